@@ -1,0 +1,272 @@
+/**
+ * The values that flow between stages, in pipeline order: a located {@link Example}, a {@link Task},
+ * a {@link GlobalBatch}, a rank's {@link LocalBatch}, then the batch as it gains sampled groups,
+ * texts, ids and padding.
+ *
+ * @module
+ */
+import type { ReadonlyNonEmptyArray } from 'fp-ts/ReadonlyNonEmptyArray';
+
+/**
+ * One training record, as FlagEmbedding reads it from a task file. Field names are camelCase
+ * versions of the JSON keys (`pos_scores` → `posScores`, `train_group_size` → `trainGroupSize`).
+ *
+ * @category models
+ */
+export interface Example {
+  readonly query: string;
+  readonly pos: ReadonlyNonEmptyArray<string>;
+  readonly neg: ReadonlyArray<string>;
+  /** Teacher scores, one per `pos` entry; only read when knowledge distillation is on. */
+  readonly posScores?: ReadonlyArray<number>;
+  /** Teacher scores, one per `neg` entry; only read when knowledge distillation is on. */
+  readonly negScores?: ReadonlyArray<number>;
+  /** The task instruction for this record; overrides `query_instruction_for_retrieval`. */
+  readonly prompt?: string;
+  /** `normal`, `only_1neg`, `symmetric_sts`, `symmetric_class`, `symmetric_clustering`, or any other label. */
+  readonly type?: string;
+  /** The cluster label; the ICL example's answer for `symmetric_clustering`. */
+  readonly category?: string;
+  /** A per-record group size, honoured only when no task file has a `type` field. */
+  readonly trainGroupSize?: number;
+  /** A per-file batch size, read from a file's first record. */
+  readonly batchSize?: number;
+}
+
+/**
+ * Where a value came from: the file, the 1-based line its record starts on, and the record's
+ * position in the file (0-based, before any subsampling).
+ *
+ * @category models
+ */
+export interface Provenance {
+  readonly file: string;
+  readonly line: number;
+  readonly record: number;
+}
+
+/**
+ * A value with its provenance.
+ *
+ * @category models
+ */
+export interface Located<A> extends Provenance {
+  readonly value: A;
+}
+
+/**
+ * How a task file was named in `train_data`: directly, or as a file inside a folder (which decides
+ * small-file merging and where the `no_in_batch_neg` suffix is read from).
+ *
+ * @category models
+ */
+export interface TaskFileOrigin {
+  /** The `train_data` entry, exactly as given. */
+  readonly entry: string;
+  /** Position of the entry in `train_data`. */
+  readonly entryIndex: number;
+  /** True when the entry is a folder and the file was listed from it. */
+  readonly inFolder: boolean;
+}
+
+/**
+ * One task file's records, decoded, in file order.
+ *
+ * @category models
+ */
+export interface TaskFile {
+  readonly file: string;
+  readonly origin: TaskFileOrigin;
+  readonly records: ReadonlyArray<Located<Example>>;
+}
+
+/**
+ * Which optional fields exist anywhere in the loaded data. FlagEmbedding concatenates every task
+ * into one Arrow table, so a field present in any file is a column of every record (null where
+ * absent), and several decisions depend on the column, not on the record.
+ *
+ * @category models
+ */
+export interface DatasetColumns {
+  readonly prompt: boolean;
+  readonly type: boolean;
+  readonly category: boolean;
+  readonly trainGroupSize: boolean;
+  readonly posScores: boolean;
+  readonly negScores: boolean;
+}
+
+/**
+ * One task: the unit batches are drawn from. A file, or a folder's small files merged.
+ *
+ * @category models
+ */
+export interface Task {
+  /** Position in load order (the reference's task index). */
+  readonly index: number;
+  /** The file, or `<folder> (merged small files)`. */
+  readonly name: string;
+  readonly files: ReadonlyArray<string>;
+  /** Global index of the first record in the reference's concatenation of all tasks. */
+  readonly offset: number;
+  /** Per-device batch size. */
+  readonly batchSize: number;
+  readonly noInBatchNeg: boolean;
+  /** The records' common `type`, if they have one. */
+  readonly type: string | undefined;
+  readonly columns: DatasetColumns;
+  /** The records, after subsampling, in the reference's order. */
+  readonly records: ReadonlyNonEmptyArray<Located<Example>>;
+}
+
+/**
+ * Position of a batch in the run.
+ *
+ * @category models
+ */
+export interface StepPosition {
+  /** 0-based epoch. */
+  readonly epoch: number;
+  /** 0-based step within the epoch. */
+  readonly step: number;
+  /** 0-based step since the start of the run. */
+  readonly globalStep: number;
+}
+
+/**
+ * One global batch (all ranks' records): `batchSize × worldSize` positions in one task.
+ *
+ * @category models
+ */
+export interface GlobalBatch extends StepPosition {
+  readonly task: Task;
+  /** Positions in `task.records`, in batch order. */
+  readonly indices: ReadonlyNonEmptyArray<number>;
+  readonly worldSize: number;
+}
+
+/**
+ * One rank's contiguous slice of a global batch, with its records.
+ *
+ * @category models
+ */
+export interface LocalBatch extends StepPosition {
+  readonly task: Task;
+  readonly rank: number;
+  readonly worldSize: number;
+  /** Positions in `task.records`. */
+  readonly indices: ReadonlyNonEmptyArray<number>;
+  readonly records: ReadonlyNonEmptyArray<Located<Example>>;
+}
+
+/**
+ * The per-record random choices: the positive, its optional chunk shuffle, the negatives.
+ *
+ * @category models
+ */
+export interface SampledGroup {
+  readonly positiveIndex: number;
+  /** The positive after `shuffle_ratio`'s chunk shuffle (usually the text itself). */
+  readonly positive: string;
+  readonly negativeIndices: ReadonlyArray<number>;
+  /** Teacher scores of the group, in passage order, or null when the record carries none. */
+  readonly teacherScores: ReadonlyArray<number> | null;
+}
+
+/**
+ * The per-query ICL choice: how many examples were drawn (`random.choice([0..5])`) and which
+ * records' pairs, in order, after removing the query's own.
+ *
+ * @category models
+ */
+export interface IclDraw {
+  readonly count: number;
+  readonly exampleIds: ReadonlyArray<number>;
+}
+
+/**
+ * A local batch after group sampling: every random choice the reference makes for it.
+ *
+ * @category models
+ */
+export interface SampledBatch extends LocalBatch {
+  readonly groupSize: number;
+  readonly groups: ReadonlyNonEmptyArray<SampledGroup>;
+  /** Present when the batch uses ICL examples (`retrieval_use_examples` or a symmetric type). */
+  readonly icl: ReadonlyNonEmptyArray<IclDraw> | null;
+}
+
+/**
+ * A sampled batch with instructions applied: queries formatted, and each record's passages
+ * (positive first, then negatives) formatted.
+ *
+ * @category models
+ */
+export interface PromptedBatch extends SampledBatch {
+  readonly queries: ReadonlyNonEmptyArray<string>;
+  readonly passages: ReadonlyNonEmptyArray<ReadonlyNonEmptyArray<string>>;
+}
+
+/**
+ * The final texts of a batch, as the reference hands them to its collator.
+ *
+ * @category models
+ */
+export interface TextBatch extends StepPosition {
+  readonly task: Task;
+  readonly rank: number;
+  readonly worldSize: number;
+  readonly indices: ReadonlyNonEmptyArray<number>;
+  readonly records: ReadonlyNonEmptyArray<Located<Example>>;
+  readonly groupSize: number;
+  readonly queries: ReadonlyNonEmptyArray<string>;
+  /** Flat: record 0's group, then record 1's, … (`groupSize` passages each). */
+  readonly passages: ReadonlyNonEmptyArray<string>;
+  /** Flat teacher scores in passage order, or null (knowledge distillation off, or no scores). */
+  readonly teacherScores: ReadonlyArray<number> | null;
+  readonly noInBatchNeg: boolean;
+}
+
+/**
+ * Token ids of a batch, truncated, with special tokens, not yet padded.
+ *
+ * @category models
+ */
+export interface TokenizedBatch extends TextBatch {
+  readonly queryIds: ReadonlyNonEmptyArray<ReadonlyArray<number>>;
+  readonly passageIds: ReadonlyNonEmptyArray<ReadonlyArray<number>>;
+}
+
+/**
+ * A padded id matrix with its attention mask (`rows × columns`, row-major nested arrays).
+ *
+ * @category models
+ */
+export interface PaddedTensor {
+  readonly inputIds: ReadonlyArray<ReadonlyArray<number>>;
+  readonly attentionMask: ReadonlyArray<ReadonlyArray<number>>;
+}
+
+/**
+ * Padded queries and passages: one tensor each, or, with `sub_batch_size`, a list of chunks each
+ * padded on its own (the reference's sub-batch collation).
+ *
+ * @category models
+ */
+export type Padded =
+  | { readonly kind: 'whole'; readonly queries: PaddedTensor; readonly passages: PaddedTensor }
+  | {
+      readonly kind: 'chunked';
+      readonly queries: ReadonlyNonEmptyArray<PaddedTensor>;
+      readonly passages: ReadonlyNonEmptyArray<PaddedTensor>;
+    };
+
+/**
+ * A training batch, ready for the model: what the reference's collator returns, with its texts and
+ * provenance.
+ *
+ * @category models
+ */
+export interface PaddedBatch extends TokenizedBatch {
+  readonly padded: Padded;
+}

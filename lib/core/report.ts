@@ -1,0 +1,56 @@
+/**
+ * What the pipeline skipped, merged, subsampled and dropped, as data. FlagEmbedding does these
+ * things silently; here every one is an event a caller can count, print or assert on.
+ *
+ * @module
+ */
+import type { Issue } from './errors.js';
+
+/**
+ * One thing worth knowing about a run.
+ *
+ * - `fileSkipped`: a `train_data` file or folder entry that is not `.json`/`.jsonl`, a folder entry
+ *   that is not a regular file, or a file with no records.
+ * - `fileSubsampled`: a file above `max_example_num_per_dataset` kept a random subset.
+ * - `taskDropped`: a file below `small_threshold` named directly, or a folder's merged small files
+ *   below `drop_threshold`.
+ * - `tailDropped`: the incomplete last batch of a task in an epoch.
+ * - `recordDropped`: a bad record that `collectIssues` removed.
+ *
+ * @category models
+ */
+export type ReportEvent =
+  | { readonly kind: 'fileSkipped'; readonly file: string; readonly reason: 'not-json' | 'not-a-file' | 'empty' }
+  | { readonly kind: 'fileSubsampled'; readonly file: string; readonly records: number; readonly kept: number }
+  | {
+      readonly kind: 'taskDropped';
+      readonly files: ReadonlyArray<string>;
+      readonly records: number;
+      readonly reason: 'small_threshold' | 'drop_threshold';
+    }
+  | { readonly kind: 'tailDropped'; readonly epoch: number; readonly task: string; readonly records: number }
+  | { readonly kind: 'recordDropped'; readonly issues: ReadonlyArray<Issue> };
+
+/**
+ * Where stages put {@link ReportEvent}s. Passed in explicitly; a stage without one reports nothing.
+ *
+ * @category models
+ */
+export interface ReportSink {
+  readonly add: (event: ReportEvent) => void;
+}
+
+/**
+ * A sink that keeps every event in order, with a tally.
+ *
+ * @example
+ * const report = collectReport();
+ * await toArray(take(flagEmbeddingBatches({ ...options, report }), 10));
+ * report.events.filter((e) => e.kind === 'tailDropped');
+ *
+ * @category sinks
+ */
+export const collectReport = (): ReportSink & { readonly events: ReadonlyArray<ReportEvent> } => {
+  const events: ReportEvent[] = [];
+  return { events, add: (event) => void events.push(event) };
+};

@@ -1,0 +1,141 @@
+/**
+ * Every per-batch random choice the reference makes, in its exact draw order, from the shape of
+ * the batch alone (counts and lengths, never the texts).
+ *
+ * @module
+ */
+import type { IclDraw } from '../core/model.js';
+import type { PythonRandom } from '../random/pythonRandom.js';
+
+/**
+ * What the draws of one record depend on.
+ *
+ * @category plan
+ */
+export interface RecordShape {
+  /** Length of each positive in Unicode code points (Python's `len`): the chunk shuffle only touches texts over 100. */
+  readonly positiveLengths: ReadonlyArray<number>;
+  /** Number of negatives. */
+  readonly negatives: number;
+}
+
+/**
+ * What the draws of one batch depend on.
+ *
+ * @category plan
+ */
+export interface BatchShape {
+  /** Passages per query: one positive and `groupSize − 1` negatives. */
+  readonly groupSize: number;
+  /** Whether queries get in-context examples (then the ICL sample is drawn). */
+  readonly icl: boolean;
+  readonly records: ReadonlyArray<RecordShape>;
+}
+
+/**
+ * The draws of one record.
+ *
+ * @category plan
+ */
+export interface RecordDraw {
+  readonly positiveIndex: number;
+  /**
+   * The order of the positive's three chunks after `shuffle_ratio`'s shuffle (`[2, 0, 1]` means
+   * chunk 2, chunk 0, chunk 1, joined by spaces), or null when the text stays as it is.
+   */
+  readonly chunkOrder: ReadonlyArray<number> | null;
+  /** Positions in the record's `neg`; repeated when `neg` is shorter than `groupSize − 1`. */
+  readonly negativeIndices: ReadonlyArray<number>;
+}
+
+/**
+ * The draws of one batch.
+ *
+ * @category plan
+ */
+export interface BatchDraws {
+  readonly records: ReadonlyArray<RecordDraw>;
+  /** One per query (drawn even without ICL, as the reference draws it; then `exampleIds` is empty). */
+  readonly icl: ReadonlyArray<IclDraw>;
+}
+
+/** The positive's chunk shuffle, or null when `_shuffle_text` leaves it alone. */
+const drawChunkOrder = (random: PythonRandom, length: number, shuffleRatio: number): number[] | null => {
+  if (!(shuffleRatio > 0 && length > 100)) return null;
+  if (!(random.random() < shuffleRatio)) return null;
+  const chunk = Math.floor(length / 3) + 1;
+  const order = Array.from({ length: Math.ceil(length / chunk) }, (_, i) => i);
+  random.shuffle(order);
+  return order;
+};
+
+const drawNegatives = (random: PythonRandom, negatives: number, wanted: number): number[] => {
+  if (negatives >= wanted) return random.samplePositions(negatives, wanted);
+  // `random.sample(list(range(n)) * m, k)` samples positions of the repeated list; position p holds p mod n.
+  const copies = Math.ceil(wanted / negatives);
+  return random.samplePositions(negatives * copies, wanted).map((p) => p % negatives);
+};
+
+/**
+ * Makes one batch's draws on `random`, advancing it, in the reference's order: for each record,
+ * `choice` of the positive, the optional chunk shuffle (`random()`, then `shuffle` of 3), `sample`
+ * of the negatives; then for each query `choice([0..5])` and, with ICL, `sample` of example ids.
+ *
+ * **Details**: the ICL ids are `random.sample(range(B), min(count + 1, B))` with the query's own id
+ * removed and the rest cut to `count`.
+ *
+ * **Gotchas**: mutates `random` (a private generator owned by the caller's run). A record with no
+ * negatives and `groupSize > 1` is the caller's to reject before calling.
+ *
+ * @example
+ * const draws = drawBatch(PythonRandom.fromSeed(42), { groupSize: 8, icl: true, records }, { shuffleRatio: 0 });
+ *
+ * @category plan
+ */
+export const drawBatch = (random: PythonRandom, shape: BatchShape, options: { readonly shuffleRatio: number }): BatchDraws => {
+  const wanted = shape.groupSize - 1;
+  const records = shape.records.map((record): RecordDraw => {
+    const positiveIndex = random.randbelow(record.positiveLengths.length);
+    const chunkOrder = drawChunkOrder(random, record.positiveLengths[positiveIndex]!, options.shuffleRatio);
+    const negativeIndices = wanted === 0 ? [] : drawNegatives(random, record.negatives, wanted);
+    return { positiveIndex, chunkOrder, negativeIndices };
+  });
+  const size = shape.records.length;
+  const icl = shape.records.map((_, i): IclDraw => {
+    const count = random.randbelow(6);
+    if (count === 0 || !shape.icl) return { count, exampleIds: [] };
+    const ids = random.samplePositions(size, Math.min(count + 1, size)).filter((id) => id !== i);
+    return { count, exampleIds: ids.slice(0, count) };
+  });
+  return { records, icl };
+};
+
+/**
+ * Applies a chunk order to a text exactly as `_shuffle_text` cuts it: chunks of `len // 3 + 1` code
+ * points, reordered, joined by single spaces.
+ *
+ * @example
+ * applyChunkOrder('a'.repeat(101), [2, 0, 1]);
+ *
+ * @category plan
+ */
+export const applyChunkOrder = (text: string, order: ReadonlyArray<number> | null): string => {
+  if (order === null) return text;
+  const points = [...text];
+  const chunk = Math.floor(points.length / 3) + 1;
+  return order.map((c) => points.slice(c * chunk, (c + 1) * chunk).join('')).join(' ');
+};
+
+/** Python's `len(text)`: code points, not UTF-16 units. */
+export const codePointLength = (text: string): number => {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    n++;
+  }
+  return n;
+};

@@ -1,0 +1,112 @@
+import type { ReadonlyNonEmptyArray } from 'fp-ts/ReadonlyNonEmptyArray';
+import { ConfigError, RecordError } from '../core/errors.js';
+import type { Example, Located, PromptedBatch, SampledBatch, Task } from '../core/model.js';
+import { operator, type Op } from '../core/operator.js';
+import { compilePythonFormat } from '../core/pythonFormat.js';
+
+/**
+ * Options of {@link formatPrompt}, with the reference's argument names.
+ *
+ * @category stages
+ */
+export interface FormatPromptOptions {
+  /** `query_instruction_for_retrieval`: the instruction for records without a `prompt`. Default: none. */
+  readonly queryInstructionForRetrieval?: string | null;
+  /** `query_instruction_format`: `format(instruction, query)`. Default: `'{}{}'`. */
+  readonly queryInstructionFormat?: string;
+  /** `passage_instruction_for_retrieval`: an instruction for passages. Default: none (passages unchanged). */
+  readonly passageInstructionForRetrieval?: string | null;
+  /** `passage_instruction_format`: `format(instruction, passage)`. Default: `'{}{}'`. */
+  readonly passageInstructionFormat?: string;
+}
+
+/** Types whose passages are formatted like queries (and later closed with the ICL suffix). */
+export const SYMMETRIC_PASSAGE_TYPES: ReadonlySet<string> = new Set(['symmetric_sts', 'symmetric_clustering']);
+
+/** @internal */
+export const validateFormatPromptOptions = (options: FormatPromptOptions) => {
+  const query = compilePythonFormat('query_instruction_format', options.queryInstructionFormat ?? '{}{}');
+  const passage = compilePythonFormat('passage_instruction_format', options.passageInstructionFormat ?? '{}{}');
+  for (const f of [query, passage]) {
+    if (f.arity > 2) throw new ConfigError(f === query ? 'query_instruction_format' : 'passage_instruction_format', `reads ${f.arity} fields; it gets two (instruction, text)`);
+  }
+  return {
+    query,
+    passage,
+    queryInstruction: options.queryInstructionForRetrieval ?? null,
+    passageInstruction: options.passageInstructionForRetrieval ?? null,
+  };
+};
+
+/**
+ * FlagEmbedding's `get_query_prompt`: the two instruction templates its LLM retrievers are trained with.
+ *
+ * @example
+ * getQueryPrompt('what is a sonnet', 'Given a term, retrieve its definition.', true);
+ * // '<instruct>Given a term, retrieve its definition.\n<query>what is a sonnet'
+ * getQueryPrompt('what is a sonnet', 'Given a term, retrieve its definition.', false);
+ * // 'Instruct: Given a term, retrieve its definition.\nQuery: what is a sonnet'
+ *
+ * @category constructors
+ */
+export const getQueryPrompt = (query: string, prompt: string, useSpecialTokens: boolean): string =>
+  useSpecialTokens ? `<instruct>${prompt}\n<query>${query}` : `Instruct: ${prompt}\nQuery: ${query}`;
+
+/**
+ * The instruction a record's query is formatted with: its `prompt` when the corpus has a prompt
+ * column, else `query_instruction_for_retrieval`.
+ *
+ * **Gotchas**: where the reference would format Python's `None` into the text (a record without a
+ * prompt in a corpus where other files have one, or no prompt and no default instruction), this is
+ * a {@link RecordError} naming the record.
+ *
+ * @category plan
+ */
+export const instructionOf = (task: Task, record: Located<Example>, defaultInstruction: string | null): string => {
+  const instruction = task.columns.prompt ? record.value.prompt : defaultInstruction;
+  if (instruction !== undefined && instruction !== null) return instruction;
+  const why = task.columns.prompt
+    ? 'is missing while other task files have prompts; FlagEmbedding would put the text "None" in its place (its prompt column is null here). Give every file a prompt, or none and set query_instruction_for_retrieval'
+    : 'is missing and query_instruction_for_retrieval is not set; FlagEmbedding would put the text "None" in its place';
+  throw new RecordError([{ file: record.file, line: record.line, field: 'prompt', message: why }]);
+};
+
+/**
+ * Applies instructions: each query becomes `query_instruction_format.format(instruction, query)`;
+ * each record's passages (chosen positive first, then its negatives) are formatted the same way for
+ * `symmetric_sts` / `symmetric_clustering`, else with `passage_instruction_format` when
+ * `passage_instruction_for_retrieval` is set, else left as they are.
+ *
+ * @example
+ * sampled.pipe(formatPrompt({ queryInstructionFormat: '<instruct>{}\n<query>{}' }));
+ *
+ * @category stages
+ */
+export const formatPrompt = (options: FormatPromptOptions): Op<SampledBatch, PromptedBatch> => {
+  const { query, passage, queryInstruction, passageInstruction } = validateFormatPromptOptions(options);
+  return operator(async function* (batches, signal) {
+    for await (const batch of batches) {
+      signal?.throwIfAborted();
+      const symmetric = batch.task.columns.type && SYMMETRIC_PASSAGE_TYPES.has(batch.records[0].value.type ?? '');
+      const queries: string[] = [];
+      const passages: ReadonlyNonEmptyArray<string>[] = [];
+      batch.records.forEach((record, i) => {
+        const instruction = instructionOf(batch.task, record, queryInstruction);
+        queries.push(query.render([instruction, record.value.query]));
+        const group = batch.groups[i]!;
+        const texts = [group.positive, ...group.negativeIndices.map((n) => record.value.neg[n]!)] as const;
+        const formatted = symmetric
+          ? texts.map((p) => query.render([instruction, p]))
+          : passageInstruction !== null
+            ? texts.map((p) => passage.render([passageInstruction, p]))
+            : texts;
+        passages.push(formatted as unknown as ReadonlyNonEmptyArray<string>);
+      });
+      yield {
+        ...batch,
+        queries: queries as unknown as ReadonlyNonEmptyArray<string>,
+        passages: passages as unknown as ReadonlyNonEmptyArray<ReadonlyNonEmptyArray<string>>,
+      };
+    }
+  });
+};

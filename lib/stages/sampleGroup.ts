@@ -1,0 +1,129 @@
+import type { ReadonlyNonEmptyArray } from 'fp-ts/ReadonlyNonEmptyArray';
+import { ConfigError, RecordError } from '../core/errors.js';
+import type { LocalBatch, SampledBatch, SampledGroup } from '../core/model.js';
+import { operator, type Op } from '../core/operator.js';
+import { applyChunkOrder, codePointLength, drawBatch, type BatchShape } from '../plan/batchDraws.js';
+import { PythonRandom } from '../random/pythonRandom.js';
+import type { Seed } from '../random/seed.js';
+
+/**
+ * Options of {@link sampleGroup}, with the reference's argument names.
+ *
+ * @category stages
+ */
+export interface SampleGroupOptions {
+  /** The run's seed: the draws start from `random.seed(seed)`, as transformers' Trainer reseeds before training. */
+  readonly seed: Seed;
+  /** `train_group_size`: passages per query (1 positive + negatives). Default: 8. */
+  readonly trainGroupSize?: number;
+  /** `shuffle_ratio`: probability of shuffling a long positive's three chunks. Default: 0. */
+  readonly shuffleRatio?: number;
+  /** `knowledge_distillation`: carry teacher scores. Default: false. */
+  readonly knowledgeDistillation?: boolean;
+  /** `retrieval_use_examples`: in-context examples for non-symmetric tasks too. Default: true. */
+  readonly retrievalUseExamples?: boolean;
+}
+
+/** Types whose queries always get in-context examples. */
+const ICL_TYPES: ReadonlySet<string> = new Set(['symmetric_sts', 'symmetric_clustering', 'symmetric_class']);
+
+/** @internal */
+export const validateSampleGroupOptions = (options: SampleGroupOptions) => {
+  const trainGroupSize = options.trainGroupSize ?? 8;
+  if (!Number.isSafeInteger(trainGroupSize) || trainGroupSize < 1) {
+    throw new ConfigError('train_group_size', `must be a positive integer, got ${trainGroupSize}`);
+  }
+  const shuffleRatio = options.shuffleRatio ?? 0;
+  if (!Number.isFinite(shuffleRatio) || shuffleRatio < 0) throw new ConfigError('shuffle_ratio', `must be a number ≥ 0, got ${shuffleRatio}`);
+  return {
+    trainGroupSize,
+    shuffleRatio,
+    knowledgeDistillation: options.knowledgeDistillation ?? false,
+    retrievalUseExamples: options.retrievalUseExamples ?? true,
+  };
+};
+
+/**
+ * The reference's `_get_train_group_size`: from the batch's first record, by its type when the
+ * corpus has a type column, else by its own `train_group_size`.
+ *
+ * @example
+ * groupSizeOf(batch, 8); // 2 for an only_1neg batch
+ *
+ * @category plan
+ */
+export const groupSizeOf = (batch: LocalBatch, trainGroupSize: number): number => {
+  const first = batch.records[0].value;
+  if (!batch.task.columns.type) return first.trainGroupSize ?? trainGroupSize;
+  if (first.type === 'only_1neg') return 2;
+  if (first.type === 'symmetric_class') return Math.min(first.neg.length + 1, trainGroupSize);
+  return trainGroupSize;
+};
+
+/**
+ * Whether a batch's queries get in-context examples: `retrieval_use_examples`, or a symmetric type.
+ *
+ * @category plan
+ */
+export const usesIcl = (batch: LocalBatch, retrievalUseExamples: boolean): boolean =>
+  retrievalUseExamples || (batch.task.columns.type && ICL_TYPES.has(batch.records[0].value.type ?? ''));
+
+/**
+ * Makes every random choice of each batch, as FlagEmbedding's `_create_batch_data` does: the
+ * positive, its optional chunk shuffle, the negatives, and each query's in-context example ids.
+ *
+ * **Details**: one CPython `random` stream, seeded with `seed` when iteration starts and continuing
+ * through every batch of every epoch, consumed in the reference's exact order (per record: positive,
+ * shuffle, negatives; then per query: example count and ids). Group size: 2 for `only_1neg`,
+ * `min(len(neg) + 1, train_group_size)` for `symmetric_class`, else `train_group_size` (or, with no
+ * type anywhere in the corpus, the first record's own `train_group_size`). Negatives shorter than
+ * `groupSize − 1` are repeated (the list is tiled before sampling). Teacher scores follow passage
+ * order. The ICL draws are made here because they come from the same stream; `augmentIcl`
+ * applies them.
+ *
+ * **Gotchas**: a record with no negatives in a batch that needs some is a {@link RecordError} (the
+ * reference divides by zero).
+ *
+ * @example
+ * localBatches.pipe(sampleGroup({ seed: 42, trainGroupSize: 8 }));
+ *
+ * @category stages
+ */
+export const sampleGroup = (options: SampleGroupOptions): Op<LocalBatch, SampledBatch> => {
+  const { trainGroupSize, shuffleRatio, knowledgeDistillation, retrievalUseExamples } = validateSampleGroupOptions(options);
+  return operator(async function* (batches, signal) {
+    const random = PythonRandom.fromSeed(options.seed);
+    for await (const batch of batches) {
+      signal?.throwIfAborted();
+      const groupSize = groupSizeOf(batch, trainGroupSize);
+      for (const record of batch.records) {
+        if (record.value.neg.length === 0 && groupSize > 1) {
+          throw new RecordError([
+            {
+              file: record.file,
+              line: record.line,
+              field: 'neg',
+              message: `is empty, but its batch needs ${groupSize - 1} negatives per query (group size ${groupSize})`,
+            },
+          ]);
+        }
+      }
+      const icl = usesIcl(batch, retrievalUseExamples);
+      const shape: BatchShape = {
+        groupSize,
+        icl,
+        records: batch.records.map(({ value }) => ({ positiveLengths: value.pos.map(codePointLength), negatives: value.neg.length })),
+      };
+      const draws = drawBatch(random, shape, { shuffleRatio });
+      const groups = batch.records.map(({ value }, i): SampledGroup => {
+        const { positiveIndex, chunkOrder, negativeIndices } = draws.records[i]!;
+        const teacherScores =
+          knowledgeDistillation && value.posScores !== undefined && value.negScores !== undefined
+            ? [value.posScores[positiveIndex]!, ...negativeIndices.map((n) => value.negScores![n]!)]
+            : null;
+        return { positiveIndex, positive: applyChunkOrder(value.pos[positiveIndex]!, chunkOrder), negativeIndices, teacherScores };
+      }) as unknown as ReadonlyNonEmptyArray<SampledGroup>;
+      yield { ...batch, groupSize, groups, icl: icl ? (draws.icl as SampledBatch['icl']) : null };
+    }
+  });
+};

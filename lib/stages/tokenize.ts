@@ -1,0 +1,76 @@
+import type { ReadonlyNonEmptyArray } from 'fp-ts/ReadonlyNonEmptyArray';
+import { ConfigError } from '../core/errors.js';
+import type { TextBatch, TokenizedBatch } from '../core/model.js';
+import { operator, type Op } from '../core/operator.js';
+import type { TokenizerPort } from '../tokenizers/port.js';
+
+/**
+ * Options of {@link tokenize}, with the reference's argument names.
+ *
+ * @category stages
+ */
+export interface TokenizeOptions {
+  readonly tokenizer: TokenizerPort;
+  /** `query_max_len`: tokens per query, special tokens included. Default: 32. */
+  readonly queryMaxLen?: number;
+  /** `passage_max_len`: tokens per passage, special tokens included. Default: 128. */
+  readonly passageMaxLen?: number;
+}
+
+/** @internal */
+export const validateTokenizeOptions = (options: TokenizeOptions) => {
+  const { tokenizer } = options;
+  if (tokenizer === undefined) throw new ConfigError('tokenizer', 'is required');
+  const special = tokenizer.specialTokens.prefix.length + tokenizer.specialTokens.suffix.length;
+  const budget = (option: string, value: number): number => {
+    if (!Number.isSafeInteger(value) || value < special) {
+      throw new ConfigError(option, `must be an integer ≥ ${special} (the special tokens of ${tokenizer.name}), got ${value}`);
+    }
+    return value;
+  };
+  return {
+    tokenizer,
+    queryMaxLen: budget('query_max_len', options.queryMaxLen ?? 32),
+    passageMaxLen: budget('passage_max_len', options.passageMaxLen ?? 128),
+  };
+};
+
+/**
+ * Ids with special tokens, truncated the way Python `tokenizer(text, truncation=True, max_length=n)`
+ * truncates a single sequence: the content is cut to `n − len(prefix) − len(suffix)` tokens and the
+ * special tokens are kept (transformers.js would cut them off instead).
+ *
+ * @example
+ * withSpecialTokens([5, 6, 7, 8], { prefix: [1], suffix: [2] }, 4); // [1, 5, 6, 2]
+ *
+ * @category plan
+ */
+export const withSpecialTokens = (
+  content: ReadonlyArray<number>,
+  special: TokenizerPort['specialTokens'],
+  maxLength: number,
+): ReadonlyArray<number> => [...special.prefix, ...content.slice(0, maxLength - special.prefix.length - special.suffix.length), ...special.suffix];
+
+/**
+ * Tokenizes queries and passages as the reference's collator does: special tokens added, truncated
+ * to `query_max_len` / `passage_max_len` with Python semantics (see {@link withSpecialTokens}).
+ *
+ * @example
+ * texts.pipe(tokenize({ tokenizer, queryMaxLen: 2048, passageMaxLen: 512 }));
+ *
+ * @category stages
+ */
+export const tokenize = (options: TokenizeOptions): Op<TextBatch, TokenizedBatch> => {
+  const { tokenizer, queryMaxLen, passageMaxLen } = validateTokenizeOptions(options);
+  return operator(async function* (batches, signal) {
+    for await (const batch of batches) {
+      signal?.throwIfAborted();
+      const [queries, passages] = await Promise.all([tokenizer.encodeBatch(batch.queries), tokenizer.encodeBatch(batch.passages)]);
+      yield {
+        ...batch,
+        queryIds: queries.map((ids) => withSpecialTokens(ids, tokenizer.specialTokens, queryMaxLen)) as unknown as ReadonlyNonEmptyArray<ReadonlyArray<number>>,
+        passageIds: passages.map((ids) => withSpecialTokens(ids, tokenizer.specialTokens, passageMaxLen)) as unknown as ReadonlyNonEmptyArray<ReadonlyArray<number>>,
+      };
+    }
+  });
+};

@@ -1,0 +1,32 @@
+/** Running the CLI in-process and collecting what it prints. */
+import { Writable } from 'node:stream';
+import { main } from '../../lib/cli/main.js';
+
+export interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const sink = (chunks: string[]) =>
+  new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+
+/** `llm-retriever-data <argv>`, in this process. */
+export const runCli = async (argv: ReadonlyArray<string>): Promise<CliRun> => {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { stdout: sink(out), stderr: sink(err) });
+  return { code, stdout: out.join(''), stderr: err.join('') };
+};
+
+/** The JSON lines of a `dump` run, parsed. */
+export const dumpLines = (stdout: string): unknown[] =>
+  stdout
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as unknown);
