@@ -348,6 +348,7 @@ type Op =
 interface PythonVectors {
   readonly python: string;
   readonly cases: { seed: string; ops: Op[]; results: unknown[]; next32: number }[];
+  readonly boundary: { seed: string; rows: [n: number, k: number, result: number[], next32: number][] }[];
 }
 const GENERATED = JSON.parse(readFileSync(new URL('./vectors/python.json', import.meta.url), 'utf8')) as PythonVectors;
 
@@ -385,6 +386,19 @@ describe(`PythonRandom: generated vectors (CPython ${GENERATED.python})`, () => 
         const r = PythonRandom.fromSeed(c.seed);
         c.ops.forEach((op, i) => assert.deepEqual(replay(r, op, positions), c.results[i], `seed ${c.seed} op ${i} ${JSON.stringify(op)}`));
         assert.equal(r.genrandUint32(), c.next32, `seed ${c.seed}: words consumed`);
+      }
+    }
+  });
+
+  it('sample(range(n), k) on both sides of the pool/set boundary (set path with frequent redraws)', () => {
+    for (const c of GENERATED.boundary) {
+      for (const [n, k, result, next32] of c.rows) {
+        const a = PythonRandom.fromSeed(c.seed);
+        assert.deepEqual(a.sample(iota(n), k), result, `seed ${c.seed} n ${n} k ${k}`);
+        assert.equal(a.genrandUint32(), next32);
+        const b = PythonRandom.fromSeed(c.seed);
+        assert.deepEqual(b.samplePositions(n, k), result, `positions: seed ${c.seed} n ${n} k ${k}`);
+        assert.equal(b.genrandUint32(), next32);
       }
     }
   });
@@ -438,7 +452,13 @@ const isPermutationLaw = (shuffle: (r: PythonRandom, xs: number[]) => void) =>
 const sampleLaw = (sample: (r: PythonRandom, pop: readonly string[], k: number) => string[]) =>
   fc.property(
     seedArb,
-    fc.integer({ min: 0, max: 400 }).chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n }), fc.integer({ min: 1, max: 4 }))),
+    fc.oneof(
+      fc.integer({ min: 0, max: 400 }).chain((n) => fc.tuple(fc.constant(n), fc.integer({ min: 0, max: n }), fc.integer({ min: 1, max: 4 }))),
+      // Just above the pool/set threshold the set path redraws often: where duplicate bugs show.
+      fc.integer({ min: 1, max: 90 }).chain((k) =>
+        fc.tuple(fc.integer({ min: sampleSetsize(k) + 1, max: sampleSetsize(k) + 8 }), fc.constant(k), fc.integer({ min: 1, max: 4 })),
+      ),
+    ),
     (seed, [n, k, distinctValues]) => {
       // Positions are encoded in the values (`value@position`), so distinctness is checkable even
       // though the visible values repeat.
