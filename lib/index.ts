@@ -1,0 +1,46 @@
+/**
+ * llm-retriever-data: FlagEmbedding's LLM dense-retriever training batches as composable,
+ * data-last async-iterable stages (IxJS), token for token identical to the reference.
+ *
+ * @module
+ */
+export type { Op } from './core/operator.js';
+export { operator } from './core/operator.js';
+export type * from './core/model.js';
+export { ConfigError, InvariantError, RecordError, TokenizerError, formatIssue, type Issue, type Location } from './core/errors.js';
+export { collectReport, type ReportEvent, type ReportSink } from './core/report.js';
+export { compilePythonFormat, type PythonFormat } from './core/pythonFormat.js';
+
+export { fromJsonl } from './sources/jsonl.js';
+export { fromTaskFiles, listTaskFiles, type SourcedExample, type TaskFileRef, type TaskFilesOptions } from './sources/taskFiles.js';
+export { decodeExample, type DecodeExampleOptions } from './schema/record.js';
+
+export { buildTaskList, type TaskList, type TaskListOptions } from './plan/taskList.js';
+export {
+  epochPlan,
+  epochPlans,
+  initialPlanState,
+  refreshEpoch,
+  type EpochPlan,
+  type PlanOptions,
+  type PlanState,
+  type PlanTask,
+  type PlannedBatch,
+} from './plan/epochPlan.js';
+export { applyChunkOrder, codePointLength, drawBatch, type BatchDraws, type BatchShape, type RecordDraw, type RecordShape } from './plan/batchDraws.js';
+
+export { failOnIssues } from './stages/failOnIssues.js';
+export { collectIssues } from './stages/collectIssues.js';
+export { groupByTask, type GroupByTaskOptions } from './stages/groupByTask.js';
+export { epochShuffle, type EpochShuffleOptions } from './stages/epochShuffle.js';
+export { shardByRank, sliceForRank, type ShardOptions } from './stages/shardByRank.js';
+export { sampleGroup, groupSizeOf, usesIcl, type SampleGroupOptions } from './stages/sampleGroup.js';
+export { formatPrompt, getQueryPrompt, instructionOf, type FormatPromptOptions } from './stages/formatPrompt.js';
+export { augmentIcl, buildExamplePrefixes, type AugmentIclOptions } from './stages/augmentIcl.js';
+export { tokenize, withSpecialTokens, type TokenizeOptions } from './stages/tokenize.js';
+export { pad, padRows, type PadOptions } from './stages/pad.js';
+
+export { flagEmbeddingBatches, flagEmbeddingStages, type FlagEmbeddingOptions } from './pipelines/flagEmbeddingIcl.js';
+
+export * from './random/index.js';
+export * from './tokenizers/index.js';
