@@ -13,7 +13,7 @@ interface Spec {
   readonly help: string;
 }
 
-/** Every argument `dump` and `plan` accept, with its kind and meaning. */
+/** Every argument `dump` accepts, with its kind and meaning. */
 export const ARGUMENTS = {
   train_data: { kind: 'list', help: 'task files (.json/.jsonl) and folders of them; one file = one task' },
   train_group_size: { kind: 'int', help: 'passages per query: 1 positive + negatives (default 8)' },
@@ -128,7 +128,7 @@ export const parseArguments = (argv: ReadonlyArray<string>): ParsedArguments => 
 /** The `--help` text. */
 export const usage = (): string =>
   [
-    'usage: llm-retriever-data <dump|plan> --train_data PATH [PATH ...] [options]',
+    'usage: llm-retriever-data <dump> --train_data PATH [PATH ...] [options]',
     '',
     "  dump   print every step's batch as one JSON line (the reference oracle's fields)",
     '',

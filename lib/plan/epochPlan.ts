@@ -72,6 +72,13 @@ const validateWorldSize = (worldSize: number): number => {
   return worldSize;
 };
 
+const validateTasks = (tasks: ReadonlyArray<PlanTask>): void => {
+  tasks.forEach((t, i) => {
+    if (!Number.isSafeInteger(t.size) || t.size < 0) throw new ConfigError('tasks', `task ${i}: size must be a non-negative integer, got ${t.size}`);
+    if (!Number.isSafeInteger(t.batchSize) || t.batchSize < 1) throw new ConfigError('tasks', `task ${i}: batch size must be a positive integer, got ${t.batchSize}`);
+  });
+};
+
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 /**
@@ -79,12 +86,15 @@ const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
  *
  * @category plan
  */
-export const initialPlanState = (tasks: ReadonlyArray<PlanTask>, seed: Seed): PlanState => ({
+export const initialPlanState = (tasks: ReadonlyArray<PlanTask>, seed: Seed): PlanState => {
+  validateTasks(tasks);
+  return {
   epoch: 0,
   rng: NumpyGenerator.fromSeed(seed).state(),
   taskOrder: range(tasks.length),
   taskIndices: tasks.map((t) => range(t.size)),
-});
+  };
+};
 
 /** The body of `refresh_epoch`, on private mutable copies. */
 const refreshInPlace = (
@@ -129,6 +139,7 @@ export const refreshEpoch = (
   state: PlanState,
 ): readonly [EpochPlan, PlanState] => {
   const worldSize = validateWorldSize(options.worldSize ?? 1);
+  validateTasks(tasks);
   const generator = NumpyGenerator.fromState(state.rng);
   const taskOrder = state.taskOrder.slice();
   const taskIndices = state.taskIndices.map((xs) => xs.slice());
@@ -145,13 +156,17 @@ export const refreshEpoch = (
  *
  * @category plan
  */
-export function* epochPlans(tasks: ReadonlyArray<PlanTask>, options: PlanOptions): Generator<EpochPlan, never, undefined> {
+export const epochPlans = (tasks: ReadonlyArray<PlanTask>, options: PlanOptions): Generator<EpochPlan, never, undefined> => {
+  // Checked here, not on the first next(): bad options fail where the plan is asked for.
   const worldSize = validateWorldSize(options.worldSize ?? 1);
+  validateTasks(tasks);
   const generator = NumpyGenerator.fromSeed(options.seed);
-  const taskOrder = range(tasks.length);
-  const taskIndices = tasks.map((t) => Int32Array.from(range(t.size)));
-  for (let epoch = 0; ; epoch++) yield refreshInPlace(tasks, worldSize, epoch, generator, taskOrder, taskIndices);
-}
+  return (function* () {
+    const taskOrder = range(tasks.length);
+    const taskIndices = tasks.map((t) => Int32Array.from(range(t.size)));
+    for (let epoch = 0; ; epoch++) yield refreshInPlace(tasks, worldSize, epoch, generator, taskOrder, taskIndices);
+  })();
+};
 
 /**
  * The plan of epoch `epoch`, by replaying epochs 0…epoch (only index shuffles, no data).

@@ -71,10 +71,7 @@ function* fromJsonArray(file: string, text: string): Generator<E.Either<Issue, L
   try {
     parsed = JSON.parse(stripBom(text));
   } catch (e) {
-    const message = (e as Error).message;
-    const position = /position (\d+)/.exec(message);
-    const line = position ? lineAt(text, Number(position[1])) : 1;
-    yield E.left({ file, line, message: `malformed JSON array: ${message}` });
+    yield E.left({ file, line: malformedLine(text, e as Error), message: `malformed JSON array: ${(e as Error).message}` });
     return;
   }
   if (!Array.isArray(parsed)) {
@@ -87,19 +84,43 @@ function* fromJsonArray(file: string, text: string): Generator<E.Either<Issue, L
   }
 }
 
+/**
+ * Where a malformed array goes wrong: the position V8 reports when it does, else the start line of
+ * the first top-level element that does not parse on its own (Node 20's messages often lack a position).
+ */
+const malformedLine = (text: string, error: Error): number => {
+  const position = /position (\d+)/.exec(error.message);
+  if (position) return lineAt(text, Number(position[1]));
+  for (const element of topLevelElements(text)) {
+    try {
+      JSON.parse(text.slice(element.start, element.end));
+    } catch {
+      return element.line;
+    }
+  }
+  return 1;
+};
+
 const lineAt = (text: string, offset: number): number => {
   let line = 1;
   for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line += 1;
   return line;
 };
 
-/** The line each element of a top-level JSON array starts on (the text is known to be valid JSON). */
-const topLevelElementLines = (text: string): number[] => {
-  const starts: number[] = [];
+/**
+ * The top-level elements of a JSON array text: where each starts and ends, and its start line.
+ * Tolerant: it only tracks strings and nesting, so it also delimits elements of malformed text.
+ */
+const topLevelElements = (text: string): { start: number; end: number; line: number }[] => {
+  const elements: { start: number; end: number; line: number }[] = [];
   let line = 1;
   let depth = 0;
   let inString = false;
-  let expectElement = false;
+  let current: { start: number; line: number } | null = null;
+  const close = (end: number) => {
+    if (current !== null) elements.push({ ...current, end });
+    current = null;
+  };
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (c === '\n') line += 1;
@@ -109,16 +130,17 @@ const topLevelElementLines = (text: string): number[] => {
       continue;
     }
     if (/\s/.test(c) || c === '\ufeff') continue;
-    if (depth === 1 && expectElement && c !== ']') {
-      starts.push(line);
-      expectElement = false;
-    }
+    if (depth === 1 && current === null && c !== ']' && c !== ',') current = { start: i, line };
     if (c === '"') inString = true;
-    else if (c === '[' || c === '{') {
-      depth += 1;
-      if (depth === 1) expectElement = true;
-    } else if (c === ']' || c === '}') depth -= 1;
-    else if (c === ',' && depth === 1) expectElement = true;
+    else if (c === '[' || c === '{') depth += 1;
+    else if (c === ']' || c === '}') {
+      if (depth === 1) close(i);
+      depth -= 1;
+    } else if (c === ',' && depth === 1) close(i);
   }
-  return starts;
+  close(text.length);
+  return elements;
 };
+
+/** The line each element of a top-level JSON array starts on. */
+const topLevelElementLines = (text: string): number[] => topLevelElements(text).map((e) => e.line);

@@ -46,6 +46,13 @@ const byCodePoint = (a: string, b: string): number => {
   return x.length - y.length;
 };
 
+/** Follows symlinks; a dangling one is not a file. */
+const isRegularFile = (path: string): Promise<boolean> =>
+  stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+
 /**
  * Lists the task files of `train_data`, in the reference's load order.
  *
@@ -80,7 +87,7 @@ export const listTaskFiles = async (
     for (const dirent of names) {
       const file = join(entry, dirent.name);
       if (!isTaskFileName(dirent.name)) report?.add({ kind: 'fileSkipped', file, reason: 'not-json' });
-      else if (!(dirent.isFile() || (dirent.isSymbolicLink() && (await stat(file)).isFile())))
+      else if (!(dirent.isFile() || (dirent.isSymbolicLink() && (await isRegularFile(file)))))
         report?.add({ kind: 'fileSkipped', file, reason: 'not-a-file' });
       else refs.push({ file, origin: { entry, entryIndex, inFolder: true } });
     }
