@@ -9,7 +9,7 @@ import { ConfigError, RecordError, type Issue } from '../core/errors.js';
 import type { DatasetColumns, Example, Located, Task, TaskFile } from '../core/model.js';
 import type { ReportEvent } from '../core/report.js';
 import { PythonRandom } from '../random/pythonRandom.js';
-import type { Seed } from '../random/seed.js';
+import { parseSeed, type Seed } from '../random/seed.js';
 
 /**
  * Options of {@link buildTaskList}, with the reference's names in the docs.
@@ -50,7 +50,8 @@ const nonNegativeInteger = (option: string, value: number): number => {
 
 /** @internal */
 export const validateTaskListOptions = (options: TaskListOptions): Required<TaskListOptions> => ({
-  seed: options.seed,
+  // CPython's random.seed takes |seed|.
+  seed: (parseSeed(options.seed, { allowNegative: true }), options.seed),
   perDeviceTrainBatchSize: positiveInteger('per_device_train_batch_size', options.perDeviceTrainBatchSize),
   maxExampleNumPerDataset: positiveInteger('max_example_num_per_dataset', options.maxExampleNumPerDataset ?? 100_000_000),
   smallThreshold: nonNegativeInteger('small_threshold', options.smallThreshold ?? 0),

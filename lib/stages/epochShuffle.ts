@@ -4,7 +4,7 @@ import type { GlobalBatch, Task } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';
 import type { ReportSink } from '../core/report.js';
 import { epochPlans } from '../plan/epochPlan.js';
-import type { Seed } from '../random/seed.js';
+import { parseSeed, type Seed } from '../random/seed.js';
 
 /**
  * Options of {@link epochShuffle}.
@@ -24,6 +24,7 @@ export interface EpochShuffleOptions {
 
 /** @internal */
 export const validateEpochShuffleOptions = (options: EpochShuffleOptions): { worldSize: number; epochs: number } => {
+  parseSeed(options.seed, { allowNegative: false }); // numpy's default_rng rejects negative seeds
   const worldSize = options.worldSize ?? 1;
   if (!Number.isSafeInteger(worldSize) || worldSize < 1) throw new ConfigError('world_size', `must be a positive integer, got ${worldSize}`);
   const epochs = options.epochs ?? Infinity;

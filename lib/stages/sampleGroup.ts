@@ -4,7 +4,7 @@ import type { LocalBatch, SampledBatch, SampledGroup } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';
 import { applyChunkOrder, codePointLength, drawBatch, type BatchShape } from '../plan/batchDraws.js';
 import { PythonRandom } from '../random/pythonRandom.js';
-import type { Seed } from '../random/seed.js';
+import { parseSeed, type Seed } from '../random/seed.js';
 
 /**
  * Options of {@link sampleGroup}, with the reference's argument names.
@@ -29,6 +29,7 @@ const ICL_TYPES: ReadonlySet<string> = new Set(['symmetric_sts', 'symmetric_clus
 
 /** @internal */
 export const validateSampleGroupOptions = (options: SampleGroupOptions) => {
+  parseSeed(options.seed, { allowNegative: true }); // CPython's random.seed takes |seed|
   const trainGroupSize = options.trainGroupSize ?? 8;
   if (!Number.isSafeInteger(trainGroupSize) || trainGroupSize < 1) {
     throw new ConfigError('train_group_size', `must be a positive integer, got ${trainGroupSize}`);
