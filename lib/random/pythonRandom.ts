@@ -317,34 +317,8 @@ export class PythonRandom {
    * PythonRandom.fromSeed(0).sample([...Array(30).keys()], 7); // [27, 12, 24, 13, 1, 8, 16]
    */
   sample<T>(population: ReadonlyArray<T>, k: number): T[] {
-    const n = population.length;
-    checkSampleSize(n, k);
-    const result: T[] = [];
-    if (n <= sampleSetsize(k)) {
-      const pool = population.slice();
-      for (let i = 0; i < k; i++) {
-        const j = this.below32(n - i);
-        result.push(pool[j] as T);
-        pool[j] = pool[n - i - 1] as T;
-      }
-    } else if (k <= LINEAR_SCAN_MAX) {
-      const picked = this.pickedBuffer(k);
-      for (let i = 0; i < k; i++) {
-        let j = this.below32(n);
-        while (contains(picked, i, j)) j = this.below32(n);
-        picked[i] = j;
-        result.push(population[j] as T);
-      }
-    } else {
-      const selected = new Set<number>();
-      for (let i = 0; i < k; i++) {
-        let j = this.below32(n);
-        while (selected.has(j)) j = this.below32(n);
-        selected.add(j);
-        result.push(population[j] as T);
-      }
-    }
-    return result;
+    // Both of CPython's paths only pick positions; the values are copied out afterwards.
+    return this.samplePositions(population.length, k).map((i) => population[i] as T);
   }
 
   /**

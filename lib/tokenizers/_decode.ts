@@ -233,20 +233,11 @@ const byteLevel: Step = (tokens) => {
   return [utf8Lossy(bytes)];
 };
 
-/** The cleanup of Rust's WordPiece and CTC decoders (note `" do not"` → `" don't"`, not in Python's). */
-const wordPieceCleanup = (dirty: string): string =>
-  dirty
-    .replaceAll(' .', '.')
-    .replaceAll(' ?', '?')
-    .replaceAll(' !', '!')
-    .replaceAll(' ,', ',')
-    .replaceAll(" ' ", "'")
-    .replaceAll(" n't", "n't")
-    .replaceAll(" 'm", "'m")
-    .replaceAll(' do not', " don't")
-    .replaceAll(" 's", "'s")
-    .replaceAll(" 've", "'ve")
-    .replaceAll(" 're", "'re");
+/**
+ * The cleanup of Rust's WordPiece and CTC decoders: Python's, plus `" do not"` → `" don't"` (no
+ * replacement creates or breaks another's pattern, so doing that one last is the same as Rust's order).
+ */
+const wordPieceCleanup = (dirty: string): string => cleanUpTokenization(dirty).replaceAll(' do not', " don't");
 
 const wordPiece =
   (prefix: string, cleanup: boolean): Step =>
