@@ -17,9 +17,11 @@ import {
   loadDefaultTokenizer,
   operator,
   pad,
+  readRecords,
   sampleGroup,
   shardByRank,
   tokenize,
+  toTaskFiles,
   type Op,
   type PaddedBatch,
   type SourcedExample,
@@ -60,17 +62,10 @@ const options = {
 };
 
 const stats = await toArray(
-  fromTaskFiles(options.trainData).pipe(
-    failOnIssues(),
-    asciiQueriesOnly(),
-    groupByTask(options),
-    epochShuffle(options),
-    shardByRank(options),
-    sampleGroup(options),
-    formatPrompt(options),
-    augmentIcl(options),
-    tokenize(options),
-  ).pipe(pad({ ...options, padTokenId: tokenizer.padTokenId }), paddingShare(), take(5)),
+  fromTaskFiles(options.trainData)
+    .pipe(failOnIssues(), asciiQueriesOnly(), toTaskFiles(), groupByTask(options), epochShuffle(options), shardByRank(options), readRecords())
+    .pipe(sampleGroup(options), formatPrompt(options), augmentIcl(options), tokenize(options), pad({ ...options, padTokenId: tokenizer.padTokenId }))
+    .pipe(paddingShare(), take(5)),
 );
 for (const s of stats) {
   console.log(`step ${s.step} ${s.task}: ${(100 * s.queryPadding).toFixed(0)}% of query cells and ${(100 * s.passagePadding).toFixed(0)}% of passage cells are padding`);

@@ -10,12 +10,27 @@ export type * from './core/model.js';
 export { ConfigError, InvariantError, RecordError, TokenizerError, formatIssue, type Issue, type Location } from './core/errors.js';
 export { collectReport, type ReportEvent, type ReportSink } from './core/report.js';
 export { compilePythonFormat, type PythonFormat } from './core/pythonFormat.js';
+export { ConcatStore, MemoryStore, SelectStore, concatStores, memoryStore, metaOf, selectStore } from './core/store.js';
+export {
+  ResumeError,
+  checkResumeState,
+  configFingerprint,
+  dataFingerprint,
+  decodeResumeState,
+  initialResumeState,
+  readResumeState,
+  writeResumeState,
+} from './core/resume.js';
 
 export { fromJsonl } from './sources/jsonl.js';
 export { fromTaskFiles, listTaskFiles, type SourcedExample, type TaskFileRef, type TaskFilesOptions } from './sources/taskFiles.js';
+export { indexTaskFiles, type IndexTaskFilesOptions } from './sources/indexTaskFiles.js';
+export { defaultIndexCacheDir, indexTaskFile, loadTaskFileIndex, indexedStore, IndexedStore, type IndexOptions, type TaskFileIndex } from './sources/taskIndex.js';
+export { recordSpans, type RecordSpan, type SpanProblem } from './sources/recordSpans.js';
 export { decodeExample, type DecodeExampleOptions } from './schema/record.js';
 
 export { buildTaskList, type TaskList, type TaskListOptions } from './plan/taskList.js';
+export { fileSummary, unionColumns } from './plan/fileSummary.js';
 export {
   epochPlan,
   epochPlans,
@@ -31,16 +46,20 @@ export { applyChunkOrder, codePointLength, drawBatch, type BatchDraws, type Batc
 
 export { failOnIssues } from './stages/failOnIssues.js';
 export { collectIssues } from './stages/collectIssues.js';
+export { toTaskFiles } from './stages/toTaskFiles.js';
 export { groupByTask, type GroupByTaskOptions } from './stages/groupByTask.js';
 export { epochShuffle, type EpochShuffleOptions } from './stages/epochShuffle.js';
 export { shardByRank, sliceForRank, type ShardOptions } from './stages/shardByRank.js';
+export { readRecords } from './stages/readRecords.js';
+export { prefetch } from './stages/prefetch.js';
 export { sampleGroup, groupSizeOf, usesIcl, type SampleGroupOptions } from './stages/sampleGroup.js';
 export { formatPrompt, getQueryPrompt, instructionOf, type FormatPromptOptions } from './stages/formatPrompt.js';
 export { augmentIcl, buildExamplePrefixes, type AugmentIclOptions } from './stages/augmentIcl.js';
 export { tokenize, withSpecialTokens, type TokenizeOptions } from './stages/tokenize.js';
 export { pad, padRows, type PadOptions } from './stages/pad.js';
 
-export { flagEmbeddingBatches, flagEmbeddingStages, type FlagEmbeddingOptions } from './pipelines/flagEmbeddingIcl.js';
+export { flagEmbeddingBatches, flagEmbeddingBatchesFromRecords, flagEmbeddingStages, type FlagEmbeddingOptions } from './pipelines/flagEmbeddingIcl.js';
+export { planReport, formatPlanReport, type PlanReport, type PlanReportOptions, type PlannedTask, type GroupSizeRule } from './plan/planReport.js';
 
 export * from './random/index.js';
 export * from './tokenizers/index.js';

@@ -13,7 +13,7 @@ interface Spec {
   readonly help: string;
 }
 
-/** Every argument `dump` accepts, with its kind and meaning. */
+/** Every argument `dump` and `plan` accept, with its kind and meaning. */
 export const ARGUMENTS = {
   train_data: { kind: 'list', help: 'task files (.json/.jsonl) and folders of them; one file = one task' },
   train_group_size: { kind: 'int', help: 'passages per query: 1 positive + negatives (default 8)' },
@@ -40,8 +40,14 @@ export const ARGUMENTS = {
   per_device_train_batch_size: { kind: 'int', help: 'records per rank and step (default 8)' },
   world_size: { kind: 'int', help: 'number of ranks (default 1)' },
   rank: { kind: 'int', help: "this process's rank (default 0)" },
-  steps: { kind: 'int', help: 'steps to print (default: one epoch)' },
+  steps: { kind: 'int', help: 'steps to print (default: to the end of the current epoch)' },
   sub_batch_size: { kind: 'int', help: 'pad in chunks of this many rows (default none)' },
+  state_out: { kind: 'path', help: 'dump: write the resume state after the last printed step here (atomically)' },
+  resume_from: { kind: 'path', help: 'dump: continue from this resume state; the first line is the step after it' },
+  index_cache: { kind: 'path', help: "where task-file indexes are cached (default ~/.cache/llm-retriever-data; 'none': no cache)" },
+  bad_records: { kind: 'text', help: "'fail' (default): stop at the first bad record; 'skip': leave bad records out and report them" },
+  prefetch: { kind: 'int', help: 'batches read ahead (default 2; output is the same for any value)' },
+  json: { kind: 'bool', help: 'plan: print JSON instead of text' },
 } as const satisfies Record<string, Spec>;
 
 export type ArgumentName = keyof typeof ARGUMENTS;
@@ -128,9 +134,12 @@ export const parseArguments = (argv: ReadonlyArray<string>): ParsedArguments => 
 /** The `--help` text. */
 export const usage = (): string =>
   [
-    'usage: llm-retriever-data <dump> --train_data PATH [PATH ...] [options]',
+    'usage: llm-retriever-data <dump|plan> --train_data PATH [PATH ...] [options]',
     '',
     "  dump   print every step's batch as one JSON line (the reference oracle's fields)",
+    '  plan   print the tasks, batch and group sizes, steps per epoch and every drop, from the index alone',
+    '',
+    'rank and world size default to the RANK and WORLD_SIZE variables torchrun sets, then to 0 and 1.',
     '',
     'options (FlagEmbedding names and defaults):',
     ...Object.entries(ARGUMENTS).map(([name, spec]) => `  --${name.padEnd(36)}${spec.help}`),

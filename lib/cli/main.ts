@@ -6,31 +6,65 @@
 import type { Writable } from 'node:stream';
 import { take } from 'ix/asynciterable/operators';
 import { ConfigError, RecordError, TokenizerError } from '../core/errors.js';
-import type { PaddedBatch, PaddedTensor } from '../core/model.js';
+import type { PaddedBatch, PaddedTensor, ResumeState } from '../core/model.js';
+import { readResumeState, ResumeError, writeResumeState } from '../core/resume.js';
+import { formatPlanReport, planReport } from '../plan/planReport.js';
 import { flagEmbeddingBatches, type FlagEmbeddingOptions } from '../pipelines/flagEmbeddingIcl.js';
-import { loadTokenizer, defaultTokenizerDir } from '../tokenizers/transformers.js';
+import { defaultTokenizerDir, loadTokenizer } from '../tokenizers/transformers.js';
 import { parseArguments, usage, type ParsedArguments } from './args.js';
 
+type Environment = Readonly<Record<string, string | undefined>>;
+
 /**
- * The pipeline options an argument list means, with the reference's defaults.
+ * Rank and world size as torchrun sets them (`RANK`, `WORLD_SIZE`; `LOCAL_RANK` is the GPU on this
+ * machine and does not change the data), or nothing when they are absent.
+ *
+ * @example
+ * distributedFromEnv(process.env); // { rank: 3, worldSize: 8 } under torchrun --nproc_per_node 8
+ *
+ * @category constructors
+ */
+export const distributedFromEnv = (env: Environment): { rank?: number; worldSize?: number } => {
+  const read = (name: string): number | undefined => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return undefined;
+    if (!/^\d+$/.test(raw)) throw new ConfigError(name, `environment variable must be a non-negative integer, got ${JSON.stringify(raw)}`);
+    return Number(raw);
+  };
+  const rank = read('RANK');
+  const worldSize = read('WORLD_SIZE');
+  if ((rank === undefined) !== (worldSize === undefined)) {
+    throw new ConfigError(rank === undefined ? 'RANK' : 'WORLD_SIZE', 'environment variable is missing while the other of RANK / WORLD_SIZE is set');
+  }
+  return rank === undefined ? {} : { rank, worldSize: worldSize! };
+};
+
+/**
+ * The pipeline options an argument list means, with the reference's defaults; rank and world size
+ * from the arguments, else from torchrun's environment, else 0 and 1.
  *
  * @category constructors
  */
 export const optionsFromArguments = (
   args: ParsedArguments,
   tokenizer: FlagEmbeddingOptions['tokenizer'],
+  env: Environment = {},
 ): FlagEmbeddingOptions => {
   if (args.train_data === undefined) throw new ConfigError('train_data', 'is required');
   if (args.same_dataset_within_batch === false) {
     throw new ConfigError('same_dataset_within_batch', 'must be true: this library builds same-task batches (the ICL dataset path)');
   }
+  if (args.bad_records !== undefined && args.bad_records !== 'fail' && args.bad_records !== 'skip') {
+    throw new ConfigError('bad_records', `must be fail or skip, got ${JSON.stringify(args.bad_records)}`);
+  }
+  const distributed = args.rank === undefined && args.world_size === undefined ? distributedFromEnv(env) : {};
   return {
     trainData: args.train_data,
     tokenizer,
     seed: args.seed ?? '42',
     perDeviceTrainBatchSize: args.per_device_train_batch_size ?? 8,
-    worldSize: args.world_size ?? 1,
-    rank: args.rank ?? 0,
+    worldSize: args.world_size ?? distributed.worldSize ?? 1,
+    rank: args.rank ?? distributed.rank ?? 0,
     trainGroupSize: args.train_group_size ?? 8,
     queryMaxLen: args.query_max_len ?? 32,
     passageMaxLen: args.passage_max_len ?? 128,
@@ -49,7 +83,9 @@ export const optionsFromArguments = (
     retrievalUseExamples: args.retrieval_use_examples ?? true,
     iclSuffixStr: args.icl_suffix_str ?? '\nResponse:',
     subBatchSize: args.sub_batch_size ?? null,
-    ...(args.steps === undefined ? { epochs: 1 } : {}),
+    ...(args.index_cache === undefined ? {} : { indexCacheDir: args.index_cache === 'none' ? null : args.index_cache }),
+    ...(args.bad_records === undefined ? {} : { badRecords: args.bad_records }),
+    ...(args.prefetch === undefined ? {} : { prefetch: args.prefetch }),
   };
 };
 
@@ -95,8 +131,32 @@ export const tokenizerFromArguments = (args: ParsedArguments) =>
     addEosToken: true,
   });
 
+const dump = async (args: ParsedArguments, out: Writable, env: Environment): Promise<void> => {
+  const resumeFrom: ResumeState | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
+  const tokenizer = await tokenizerFromArguments(args);
+  const options = optionsFromArguments(args, tokenizer, env);
+  // Without --steps: to the end of the epoch the run is in.
+  const batches = flagEmbeddingBatches({ ...options, resumeFrom, ...(args.steps === undefined ? { epochs: (resumeFrom?.epoch ?? 0) + 1 } : {}) });
+  let last: ResumeState | null = resumeFrom;
+  for await (const batch of args.steps === undefined ? batches : batches.pipe(take(args.steps))) {
+    await write(out, `${JSON.stringify(toDumpRecord(batch))}\n`);
+    last = batch.resume;
+  }
+  if (args.state_out !== undefined) {
+    if (last === null) throw new ConfigError('state_out', 'no step was printed, so there is no state to save (give --steps ≥ 1)');
+    await writeResumeState(args.state_out, last);
+  }
+};
+
+const plan = async (args: ParsedArguments, out: Writable, env: Environment): Promise<void> => {
+  // The plan needs no tokenizer: a placeholder that fails loudly if anything asks it for ids.
+  const options = optionsFromArguments(args, undefined as unknown as FlagEmbeddingOptions['tokenizer'], env);
+  const report = await planReport(options.trainData, options);
+  await write(out, args.json ? `${JSON.stringify(report)}\n` : `${formatPlanReport(report)}\n`);
+};
+
 /**
- * Runs the command; resolves to the exit code (0 ok, 1 bad data, 2 bad arguments).
+ * Runs the command; resolves to the exit code (0 ok, 1 bad data or resume state, 2 bad arguments).
  *
  * @example
  * process.exitCode = await main(process.argv.slice(2));
@@ -105,21 +165,19 @@ export const tokenizerFromArguments = (args: ParsedArguments) =>
  */
 export const main = async (
   argv: ReadonlyArray<string>,
-  io: { readonly stdout: Writable; readonly stderr: Writable } = process,
+  io: { readonly stdout: Writable; readonly stderr: Writable; readonly env?: Environment } = process,
 ): Promise<number> => {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     await write(io.stdout, `${usage()}\n`);
     return command === undefined ? 2 : 0;
   }
+  const env = io.env ?? {};
   try {
-    if (command !== 'dump') throw new ConfigError('command', `unknown command ${JSON.stringify(command)} (expected dump)`);
+    if (command !== 'dump' && command !== 'plan') throw new ConfigError('command', `unknown command ${JSON.stringify(command)} (expected dump or plan)`);
     const args = parseArguments(rest);
-    const tokenizer = await tokenizerFromArguments(args);
-    const options = optionsFromArguments(args, tokenizer);
-    const batches = flagEmbeddingBatches(options);
-    const steps = args.steps === undefined ? batches : batches.pipe(take(args.steps));
-    for await (const batch of steps) await write(io.stdout, `${JSON.stringify(toDumpRecord(batch))}\n`);
+    if (command === 'dump') await dump(args, io.stdout, env);
+    else await plan(args, io.stdout, env);
     return 0;
   } catch (e) {
     if (e instanceof ConfigError || e instanceof TokenizerError) {
@@ -128,6 +186,10 @@ export const main = async (
     }
     if (e instanceof RecordError) {
       await write(io.stderr, `llm-retriever-data: bad data:\n${e.message}\n`);
+      return 1;
+    }
+    if (e instanceof ResumeError) {
+      await write(io.stderr, `llm-retriever-data: cannot resume: ${e.message}\n`);
       return 1;
     }
     throw e;

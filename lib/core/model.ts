@@ -70,14 +70,64 @@ export interface TaskFileOrigin {
 }
 
 /**
- * One task file's records, decoded, in file order.
+ * What the reference's decisions need to know of one record without reading it: its place, and the
+ * counts its random draws depend on. A task file's index holds one per record.
+ *
+ * @category models
+ */
+export interface RecordMeta {
+  readonly file: string;
+  readonly line: number;
+  /** Position in its file (0-based, before subsampling). */
+  readonly record: number;
+  /** Code-point length of each positive (Python's `len`; the chunk shuffle only touches texts over 100). */
+  readonly positiveLengths: ReadonlyArray<number>;
+  readonly negatives: number;
+  readonly trainGroupSize: number | undefined;
+  readonly batchSize: number | undefined;
+}
+
+/**
+ * A task's (or file's) records by position: metadata at once, texts on demand. Backed by memory
+ * (`memoryStore`) or by a task file and its index (`indexTaskFile`), so that batches read only
+ * their own records.
+ *
+ * @category models
+ */
+export interface RecordStore {
+  readonly size: number;
+  /** The record's metadata, without reading it. */
+  meta(position: number): RecordMeta;
+  /** The records at `positions`, in that order. */
+  read(positions: ReadonlyArray<number>): Promise<ReadonlyArray<Located<Example>>>;
+}
+
+/**
+ * What is true of a whole task file: the optional fields it has, its records' common type and
+ * whether they carry teacher scores (both checked to be uniform), and whether any sets `batch_size`.
+ *
+ * @category models
+ */
+export interface FileSummary {
+  readonly records: number;
+  readonly columns: DatasetColumns;
+  readonly type: string | undefined;
+  readonly scored: boolean;
+  readonly anyBatchSize: boolean;
+}
+
+/**
+ * One task file, decoded (or indexed), with what the reference reads off it.
  *
  * @category models
  */
 export interface TaskFile {
   readonly file: string;
   readonly origin: TaskFileOrigin;
-  readonly records: ReadonlyArray<Located<Example>>;
+  readonly summary: FileSummary;
+  readonly store: RecordStore;
+  /** Identifies the file's content (size and content hashes, or a hash of in-memory records). */
+  readonly fingerprint: string;
 }
 
 /**
@@ -116,7 +166,9 @@ export interface Task {
   readonly type: string | undefined;
   readonly columns: DatasetColumns;
   /** The records, after subsampling, in the reference's order. */
-  readonly records: ReadonlyNonEmptyArray<Located<Example>>;
+  readonly store: RecordStore;
+  /** Identifies the task's data (its files' fingerprints). */
+  readonly fingerprint: string;
 }
 
 /**
@@ -134,29 +186,72 @@ export interface StepPosition {
 }
 
 /**
+ * Where a run can continue from: the number of steps done, with fingerprints of the data, the
+ * configuration and the tokenizer that produced them. Small, plain, serializable.
+ *
+ * @category models
+ */
+export interface ResumeState {
+  readonly version: 1;
+  /** Steps already done; the next batch is step `globalStep` (0-based). */
+  readonly globalStep: number;
+  /** Epoch and step within it of that next batch (for people; `globalStep` is what counts). */
+  readonly epoch: number;
+  readonly step: number;
+  readonly fingerprint: { readonly data: string; readonly config: string; readonly tokenizer: string };
+}
+
+/**
  * One global batch (all ranks' records): `batchSize × worldSize` positions in one task.
  *
  * @category models
  */
 export interface GlobalBatch extends StepPosition {
   readonly task: Task;
-  /** Positions in `task.records`, in batch order. */
+  /** Positions in the task's store, in batch order. */
   readonly indices: ReadonlyNonEmptyArray<number>;
   readonly worldSize: number;
+  /**
+   * A step before the resume point: it is not read or tokenized, only its random draws are made,
+   * so that the run continues exactly as an uninterrupted one would.
+   */
+  readonly replay: boolean;
+  /** The state to resume from after this step. */
+  readonly resume: ResumeState;
 }
 
 /**
- * One rank's contiguous slice of a global batch, with its records.
+ * One rank's contiguous slice of a global batch (positions only).
  *
  * @category models
  */
-export interface LocalBatch extends StepPosition {
+export interface LocalSlice extends StepPosition {
   readonly task: Task;
   readonly rank: number;
   readonly worldSize: number;
-  /** Positions in `task.records`. */
+  /** Positions in the task's store. */
   readonly indices: ReadonlyNonEmptyArray<number>;
+  readonly replay: boolean;
+  readonly resume: ResumeState;
+}
+
+/**
+ * One rank's slice, with its records read.
+ *
+ * @category models
+ */
+export interface LocalBatch extends LocalSlice {
+  readonly replay: false;
   readonly records: ReadonlyNonEmptyArray<Located<Example>>;
+}
+
+/**
+ * A slice before the resume point: only its draws are replayed.
+ *
+ * @category models
+ */
+export interface ReplaySlice extends LocalSlice {
+  readonly replay: true;
 }
 
 /**
@@ -213,6 +308,7 @@ export interface PromptedBatch extends SampledBatch {
  * @category models
  */
 export interface TextBatch extends StepPosition {
+  readonly resume: ResumeState;
   readonly task: Task;
   readonly rank: number;
   readonly worldSize: number;

@@ -15,7 +15,8 @@ import type { Issue } from './errors.js';
  * - `taskDropped`: a file below `small_threshold` named directly, or a folder's merged small files
  *   below `drop_threshold`.
  * - `tailDropped`: the incomplete last batch of a task in an epoch.
- * - `recordDropped`: a bad record that `collectIssues` removed.
+ * - `recordDropped`: a bad record that `collectIssues` (or an index with `badRecords: 'skip'`) left out.
+ * - `fileIndexed`: a task file's index was built (one pass over the file) or read from the cache.
  *
  * @category models
  */
@@ -29,7 +30,8 @@ export type ReportEvent =
       readonly reason: 'small_threshold' | 'drop_threshold';
     }
   | { readonly kind: 'tailDropped'; readonly epoch: number; readonly task: string; readonly records: number }
-  | { readonly kind: 'recordDropped'; readonly issues: ReadonlyArray<Issue> };
+  | { readonly kind: 'recordDropped'; readonly issues: ReadonlyArray<Issue> }
+  | { readonly kind: 'fileIndexed'; readonly file: string; readonly records: number; readonly cached: boolean };
 
 /**
  * Where stages put {@link ReportEvent}s. Passed in explicitly; a stage without one reports nothing.

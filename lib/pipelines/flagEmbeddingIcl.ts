@@ -4,25 +4,29 @@
  * @module
  */
 import { from, type AsyncIterableX } from 'ix/asynciterable';
+import type { LocalBatch, PaddedBatch, ReplaySlice, TaskFile } from '../core/model.js';
 import type { Op } from '../core/operator.js';
-import type { PaddedBatch } from '../core/model.js';
 import type { ReportSink } from '../core/report.js';
-import { fromTaskFiles, type SourcedExample } from '../sources/taskFiles.js';
+import { configFingerprint } from '../core/resume.js';
+import { indexTaskFiles, type IndexTaskFilesOptions } from '../sources/indexTaskFiles.js';
+import type { SourcedExample } from '../sources/taskFiles.js';
 import { augmentIcl, type AugmentIclOptions } from '../stages/augmentIcl.js';
 import { epochShuffle, type EpochShuffleOptions } from '../stages/epochShuffle.js';
-import { failOnIssues } from '../stages/failOnIssues.js';
 import { formatPrompt, type FormatPromptOptions } from '../stages/formatPrompt.js';
 import { groupByTask, type GroupByTaskOptions } from '../stages/groupByTask.js';
 import { pad } from '../stages/pad.js';
+import { prefetch } from '../stages/prefetch.js';
+import { readRecords } from '../stages/readRecords.js';
 import { sampleGroup, type SampleGroupOptions } from '../stages/sampleGroup.js';
 import { shardByRank, type ShardOptions } from '../stages/shardByRank.js';
 import { tokenize } from '../stages/tokenize.js';
+import { toTaskFiles } from '../stages/toTaskFiles.js';
 import type { TokenizerPort } from '../tokenizers/port.js';
 
 /**
  * Everything the FlagEmbedding-equivalent pipeline reads: the reference's data arguments (camelCase),
  * its training arguments that matter for data (seed, per-device batch size, world size, rank,
- * sub-batch size), and the tokenizer.
+ * sub-batch size), the tokenizer, and this library's own knobs (index cache, resume, prefetch).
  *
  * @category models
  */
@@ -32,7 +36,8 @@ export interface FlagEmbeddingOptions
     ShardOptions,
     SampleGroupOptions,
     FormatPromptOptions,
-    AugmentIclOptions {
+    AugmentIclOptions,
+    IndexTaskFilesOptions {
   /** `train_data`: task files and folders of task files. */
   readonly trainData: ReadonlyArray<string>;
   /** Loaded with `add_eos_token=True` and the run's `additional_special_tokens`, as the ICL runner loads it. */
@@ -41,43 +46,81 @@ export interface FlagEmbeddingOptions
   readonly padToMultipleOf?: number | null;
   /** `sub_batch_size`: pad the collated batch in chunks of this many rows. Default: none. */
   readonly subBatchSize?: number | null;
-  /** Receives every skip and drop (`fileSkipped`, `fileSubsampled`, `taskDropped`, `tailDropped`). */
+  /** Batches read ahead, after reading records and after padding (output is the same for any value). Default: 2. */
+  readonly prefetch?: number;
+  /** Receives every skip and drop (`fileSkipped`, `fileSubsampled`, `taskDropped`, `tailDropped`, `recordDropped`). */
   readonly report?: ReportSink;
 }
 
 /**
- * Everything after loading: records in, padded batches out (group by task, epoch shuffle, rank
- * shard, group sampling, prompt format, ICL augmentation, tokenize, pad). For custom sources: any
- * `AsyncIterable<SourcedExample>` works, e.g. records from a database or a generator in a test.
+ * The options that decide the output (the resume fingerprint's "config"): not the rank (one state
+ * resumes every rank), the report, the cache folder, the prefetch depth, or `epochs`.
+ */
+const outputOptions = (o: FlagEmbeddingOptions) => ({
+  seed: String(o.seed),
+  perDeviceTrainBatchSize: o.perDeviceTrainBatchSize,
+  worldSize: o.worldSize ?? 1,
+  maxExampleNumPerDataset: o.maxExampleNumPerDataset ?? null,
+  smallThreshold: o.smallThreshold ?? null,
+  dropThreshold: o.dropThreshold ?? null,
+  trainGroupSize: o.trainGroupSize ?? null,
+  shuffleRatio: o.shuffleRatio ?? null,
+  knowledgeDistillation: o.knowledgeDistillation ?? false,
+  retrievalUseExamples: o.retrievalUseExamples ?? null,
+  queryInstructionForRetrieval: o.queryInstructionForRetrieval ?? null,
+  queryInstructionFormat: o.queryInstructionFormat ?? null,
+  passageInstructionForRetrieval: o.passageInstructionForRetrieval ?? null,
+  passageInstructionFormat: o.passageInstructionFormat ?? null,
+  queryMaxLen: o.queryMaxLen ?? null,
+  passageMaxLen: o.passageMaxLen ?? null,
+  exampleQueryMaxLen: o.exampleQueryMaxLen ?? null,
+  examplePassageMaxLen: o.examplePassageMaxLen ?? null,
+  iclSuffixStr: o.iclSuffixStr ?? null,
+  exampleBudgetReserve: o.exampleBudgetReserve ?? null,
+  padToMultipleOf: o.padToMultipleOf ?? null,
+  subBatchSize: o.subBatchSize ?? null,
+  badRecords: o.badRecords ?? 'fail',
+});
+
+/**
+ * Everything after the source: task files in, padded batches out. For files from `indexTaskFiles`,
+ * or records from anywhere through `toTaskFiles()` (see {@link flagEmbeddingBatchesFromRecords}).
  *
  * @example
- * from(myRecords).pipe(flagEmbeddingStages({ tokenizer, seed: 42, perDeviceTrainBatchSize: 4, trainData: [] }));
+ * indexTaskFiles(trainData).pipe(flagEmbeddingStages(options));
  *
  * @category stages
  */
-export const flagEmbeddingStages = (options: FlagEmbeddingOptions): Op<SourcedExample, PaddedBatch> => {
+export const flagEmbeddingStages = (options: FlagEmbeddingOptions): Op<TaskFile, PaddedBatch> => {
   // Built here, once, so that bad options throw before anything is read.
+  const fingerprint = { config: configFingerprint(outputOptions(options)), tokenizer: options.tokenizer.fingerprint };
   const toTasks = groupByTask(options);
-  const toGlobalBatches = epochShuffle(options);
-  const toLocalBatches = shardByRank(options);
+  const toGlobalBatches = epochShuffle({ ...options, fingerprint });
+  const toSlices = shardByRank(options);
+  const read = readRecords();
+  const readAhead = prefetch<LocalBatch | ReplaySlice>(options.prefetch ?? 2);
   const toSampled = sampleGroup(options);
   const toPrompted = formatPrompt(options);
   const toTexts = augmentIcl(options);
   const toIds = tokenize(options);
   const toPadded = pad({ ...options, padTokenId: options.tokenizer.padTokenId, paddingSide: options.tokenizer.paddingSide });
-  return (records) =>
-    from(records).pipe(toTasks, toGlobalBatches, toLocalBatches, toSampled, toPrompted, toTexts, toIds, toPadded);
+  const tensorsAhead = prefetch<PaddedBatch>(options.prefetch ?? 2);
+  return (files) =>
+    from(files)
+      .pipe(toTasks, toGlobalBatches, toSlices, read, readAhead)
+      .pipe(toSampled, toPrompted, toTexts, toIds, toPadded, tensorsAhead);
 };
 
 /**
  * The batches FlagEmbedding's `DecoderOnlyEmbedderICLSameDatasetTrainDataset` +
  * `AbsEmbedderSameDatasetCollator` yield for one rank, step by step, token for token.
  *
- * **Details**: read top to bottom, it is the reference's data path: load and decode every task file,
- * stop at the first bad record, then {@link flagEmbeddingStages}: group records into tasks, plan
- * each epoch's global batches, keep this rank's slice, draw positives/negatives/examples, apply
- * instructions, add in-context examples and cut to budget, tokenize, pad. Every stage is exported on
- * its own for custom pipelines.
+ * **Details**: read top to bottom ({@link flagEmbeddingStages}), it is the reference's data path:
+ * index every task file (reading each once; cached), group files into tasks, plan each epoch's
+ * global batches, keep this rank's slice, read its records, draw positives/negatives/examples,
+ * apply instructions, add in-context examples and cut to budget, tokenize, pad. Every batch
+ * carries `resume`, the state to continue after it; pass one as `resumeFrom` to continue a run
+ * exactly. Every stage is exported on its own for custom pipelines.
  *
  * **Gotchas**: infinite unless `epochs` is set (the reference refreshes epochs forever); take what you
  * need. Option errors throw here, before anything is read.
@@ -90,4 +133,15 @@ export const flagEmbeddingStages = (options: FlagEmbeddingOptions): Op<SourcedEx
  * @category constructors
  */
 export const flagEmbeddingBatches = (options: FlagEmbeddingOptions): AsyncIterableX<PaddedBatch> =>
-  fromTaskFiles(options.trainData, options).pipe(failOnIssues(), flagEmbeddingStages(options));
+  indexTaskFiles(options.trainData, options).pipe(flagEmbeddingStages(options));
+
+/**
+ * The same pipeline over records from any source (already decoded and located), held in memory.
+ *
+ * @example
+ * flagEmbeddingBatchesFromRecords(fromTaskFiles(paths).pipe(failOnIssues()), options);
+ *
+ * @category constructors
+ */
+export const flagEmbeddingBatchesFromRecords = (records: AsyncIterable<SourcedExample>, options: FlagEmbeddingOptions): AsyncIterableX<PaddedBatch> =>
+  from(records).pipe(toTaskFiles(), flagEmbeddingStages(options));

@@ -4,10 +4,12 @@
  *
  * @module
  */
-import type { ReadonlyNonEmptyArray } from 'fp-ts/ReadonlyNonEmptyArray';
-import { ConfigError, RecordError, type Issue } from '../core/errors.js';
-import type { DatasetColumns, Example, Located, Task, TaskFile } from '../core/model.js';
+import { createHash } from 'node:crypto';
+import { ConfigError, RecordError } from '../core/errors.js';
+import type { RecordStore, Task, TaskFile } from '../core/model.js';
 import type { ReportEvent } from '../core/report.js';
+import { concatStores, selectStore } from '../core/store.js';
+import { NO_COLUMNS, unionColumns } from './fileSummary.js';
 import { PythonRandom } from '../random/pythonRandom.js';
 import { parseSeed, type Seed } from '../random/seed.js';
 
@@ -60,116 +62,33 @@ export const validateTaskListOptions = (options: TaskListOptions): Required<Task
 
 /** A loaded file: its records after subsampling, plus what the reference reads off the whole file. */
 interface LoadedFile {
-  readonly file: string;
-  readonly records: ReadonlyArray<Located<Example>>;
-  readonly columns: DatasetColumns;
-  readonly type: string | undefined;
+  readonly file: TaskFile;
+  readonly store: RecordStore;
   readonly batchSize: number;
 }
 
-const NO_COLUMNS: DatasetColumns = {
-  prompt: false,
-  type: false,
-  category: false,
-  trainGroupSize: false,
-  posScores: false,
-  negScores: false,
-};
-
-const unionColumns = (a: DatasetColumns, b: DatasetColumns): DatasetColumns => ({
-  prompt: a.prompt || b.prompt,
-  type: a.type || b.type,
-  category: a.category || b.category,
-  trainGroupSize: a.trainGroupSize || b.trainGroupSize,
-  posScores: a.posScores || b.posScores,
-  negScores: a.negScores || b.negScores,
-});
-
-const columnsOf = (records: ReadonlyArray<Located<Example>>): DatasetColumns =>
-  records.reduce<DatasetColumns>(
-    (columns, { value }) =>
-      unionColumns(columns, {
-        prompt: value.prompt !== undefined,
-        type: value.type !== undefined,
-        category: value.category !== undefined,
-        trainGroupSize: value.trainGroupSize !== undefined,
-        posScores: value.posScores !== undefined,
-        negScores: value.negScores !== undefined,
-      }),
-    NO_COLUMNS,
-  );
-
-const issueAt = (at: Located<Example>, field: string, message: string): Issue => ({ file: at.file, line: at.line, field, message });
-
-/**
- * The reference asserts that a batch has one type and crashes on a missing batch size or partial
- * teacher scores; batches come from one task, so we require every task to be uniform up front.
- */
-const checkUniform = (records: ReadonlyArray<Located<Example>>, what: string): void => {
-  const first = records[0];
-  if (first === undefined) return;
-  const type = first.value.type;
-  const scored = first.value.posScores !== undefined;
-  for (const record of records) {
-    if (record.value.type !== type) {
-      throw new RecordError([
-        issueAt(
-          record,
-          'type',
-          `is ${JSON.stringify(record.value.type ?? null)} but ${first.file}:${first.line} has ${JSON.stringify(type ?? null)}; ` +
-            `every record of ${what} must have the same type (the reference asserts one type per batch)`,
-        ),
-      ]);
-    }
-    if ((record.value.posScores !== undefined) !== scored) {
-      throw new RecordError([
-        issueAt(
-          record,
-          'pos_scores',
-          `${scored ? 'is missing' : 'is present'} but ${first.file}:${first.line} ${scored ? 'has' : 'has no'} teacher scores; ` +
-            `with knowledge distillation every record of ${what} must have scores, or none (the reference fails on partial scores)`,
-        ),
-      ]);
-    }
+const loadFile = (file: TaskFile, options: Required<TaskListOptions>, random: PythonRandom, events: ReportEvent[]): LoadedFile => {
+  let store = file.store;
+  if (store.size > options.maxExampleNumPerDataset) {
+    store = selectStore(store, random.samplePositions(store.size, options.maxExampleNumPerDataset));
+    events.push({ kind: 'fileSubsampled', file: file.file, records: file.store.size, kept: store.size });
   }
-};
-
-const checkCategories = (records: ReadonlyArray<Located<Example>>): void => {
-  for (const record of records) {
-    if (record.value.type === 'symmetric_clustering' && record.value.category === undefined) {
-      throw new RecordError([
-        issueAt(record, 'category', 'is missing; symmetric_clustering records use their category as the in-context example answer'),
-      ]);
-    }
-  }
-};
-
-const loadFile = (
-  file: TaskFile,
-  options: Required<TaskListOptions>,
-  random: PythonRandom,
-  events: ReportEvent[],
-): LoadedFile => {
-  checkUniform(file.records, `a file (${file.file})`);
-  checkCategories(file.records);
-  // Columns come from the whole file: Arrow infers them before `select` subsamples.
-  const columns = columnsOf(file.records);
-  let records = file.records;
-  if (records.length > options.maxExampleNumPerDataset) {
-    const kept = random.samplePositions(records.length, options.maxExampleNumPerDataset);
-    records = kept.map((i) => file.records[i]!);
-    events.push({ kind: 'fileSubsampled', file: file.file, records: file.records.length, kept: kept.length });
-  }
-  const first = records[0]!;
+  // The reference reads these off the (subsampled) file's first row.
+  const first = store.meta(0);
   let batchSize: number;
-  if (file.records.some((r) => r.value.batchSize !== undefined)) {
-    if (first.value.batchSize === undefined) {
+  if (file.summary.anyBatchSize) {
+    if (first.batchSize === undefined) {
       throw new RecordError([
-        issueAt(first, 'batch_size', 'is missing on the file\'s first record while other records set it; the reference reads the first record\'s batch_size'),
+        {
+          file: file.file,
+          line: first.line,
+          field: 'batch_size',
+          message: "is missing on the file's first record while other records set it; the reference reads the first record's batch_size",
+        },
       ]);
     }
-    batchSize = first.value.batchSize;
-  } else if (first.value.type?.includes('symmetric')) {
+    batchSize = first.batchSize;
+  } else if (file.summary.type?.includes('symmetric')) {
     batchSize = Math.floor(options.perDeviceTrainBatchSize / 2);
     if (batchSize === 0) {
       throw new ConfigError(
@@ -180,13 +99,37 @@ const loadFile = (
   } else {
     batchSize = options.perDeviceTrainBatchSize;
   }
-  return { file: file.file, records, columns, type: first.value.type, batchSize };
+  return { file, store, batchSize };
 };
+
+/** Merged small files become one task, so they must agree on what every task must be uniform in. */
+const checkMergeable = (files: ReadonlyArray<LoadedFile>, entry: string): void => {
+  const [first, ...rest] = files;
+  for (const other of rest) {
+    const a = first!.file.summary;
+    const b = other.file.summary;
+    const field = a.type !== b.type ? 'type' : a.scored !== b.scored ? 'pos_scores' : undefined;
+    if (field === undefined) continue;
+    const what = field === 'type' ? `type ${JSON.stringify(b.type ?? null)}` : b.scored ? 'teacher scores' : 'no teacher scores';
+    const theirs = field === 'type' ? `type ${JSON.stringify(a.type ?? null)}` : a.scored ? 'teacher scores' : 'no teacher scores';
+    throw new RecordError([
+      {
+        file: other.file.file,
+        line: other.store.meta(0).line,
+        field,
+        message: `has ${what} but ${first!.file.file} has ${theirs}; the merged small files of ${entry} form one task, and every record of a task must agree (the reference asserts one type per batch and fails on partial scores)`,
+      },
+    ]);
+  }
+};
+
+const hashOf = (parts: ReadonlyArray<string>): string => createHash('sha256').update(parts.join('\u0000')).digest('hex');
 
 /** The reference reads the flag from the path text: a folder's name, or a file's name before its extension. */
 const noInBatchNegFlag = (entry: string, inFolder: boolean): boolean => {
   if (inFolder) return entry.endsWith('no_in_batch_neg');
-  const parts = entry.split('.');
+  // A compressed file is read as the file it compresses (the reference has no .gz files).
+  const parts = entry.replace(/\.gz$/, '').split('.');
   return (parts[parts.length - 2] ?? '').endsWith('no_in_batch_neg');
 };
 
@@ -220,7 +163,7 @@ export const buildTaskList = (files: ReadonlyArray<TaskFile>, rawOptions: TaskLi
   const options = validateTaskListOptions(rawOptions);
   const random = PythonRandom.fromSeed(options.seed);
   const events: ReportEvent[] = [];
-  const kept: { name: string; files: ReadonlyArray<string>; records: ReadonlyArray<Located<Example>>; batchSize: number; noInBatchNeg: boolean; type: string | undefined; columns: DatasetColumns }[] = [];
+  const kept: { name: string; files: ReadonlyArray<TaskFile>; store: RecordStore; batchSize: number; noInBatchNeg: boolean }[] = [];
 
   const byEntry = new Map<number, TaskFile[]>();
   for (const file of files) {
@@ -234,54 +177,52 @@ export const buildTaskList = (files: ReadonlyArray<TaskFile>, rawOptions: TaskLi
     const { entry, inFolder } = group[0]!.origin;
     const noInBatchNeg = noInBatchNegFlag(entry, inFolder);
     for (const taskFile of group) {
-      if (taskFile.records.length === 0) {
+      if (taskFile.store.size === 0) {
         events.push({ kind: 'fileSkipped', file: taskFile.file, reason: 'empty' });
         continue;
       }
       const loaded = loadFile(taskFile, options, random, events);
-      if (loaded.records.length >= options.smallThreshold) {
-        kept.push({ ...loaded, name: loaded.file, files: [loaded.file], noInBatchNeg });
+      if (loaded.store.size >= options.smallThreshold) {
+        kept.push({ name: taskFile.file, files: [taskFile], store: loaded.store, batchSize: loaded.batchSize, noInBatchNeg });
       } else if (inFolder) {
         small.push(loaded);
       } else {
-        events.push({ kind: 'taskDropped', files: [loaded.file], records: loaded.records.length, reason: 'small_threshold' });
+        events.push({ kind: 'taskDropped', files: [taskFile.file], records: loaded.store.size, reason: 'small_threshold' });
       }
     }
     if (small.length > 0) {
-      const records = small.flatMap((f) => f.records);
-      const files = small.map((f) => f.file);
-      if (records.length >= options.dropThreshold) {
-        checkUniform(records, `the merged small files of ${entry}`);
+      const store = concatStores(small.map((f) => f.store));
+      if (store.size >= options.dropThreshold) {
+        checkMergeable(small, entry);
         kept.push({
           name: `${entry} (merged small files)`,
-          files,
-          records,
+          files: small.map((f) => f.file),
+          store,
           batchSize: Math.min(...small.map((f) => f.batchSize)),
           noInBatchNeg,
-          type: records[0]!.value.type,
-          columns: small.map((f) => f.columns).reduce(unionColumns),
         });
       } else {
-        events.push({ kind: 'taskDropped', files, records: records.length, reason: 'drop_threshold' });
+        events.push({ kind: 'taskDropped', files: small.map((f) => f.file.file), records: store.size, reason: 'drop_threshold' });
       }
     }
   }
 
-  const columns = kept.map((t) => t.columns).reduce(unionColumns, NO_COLUMNS);
+  const columns = kept.flatMap((t) => t.files.map((f) => f.summary.columns)).reduce(unionColumns, NO_COLUMNS);
   let offset = 0;
   const tasks = kept.map((t, index): Task => {
     const task: Task = {
       index,
       name: t.name,
-      files: t.files,
+      files: t.files.map((f) => f.file),
       offset,
       batchSize: t.batchSize,
       noInBatchNeg: t.noInBatchNeg,
-      type: t.type,
+      type: t.files[0]!.summary.type,
       columns,
-      records: t.records as ReadonlyNonEmptyArray<Located<Example>>,
+      store: t.store,
+      fingerprint: hashOf(t.files.map((f) => f.fingerprint)),
     };
-    offset += t.records.length;
+    offset += t.store.size;
     return task;
   });
   return { tasks, events };

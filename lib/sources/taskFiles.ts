@@ -33,7 +33,8 @@ export interface SourcedExample extends Located<Example> {
   readonly origin: TaskFileOrigin;
 }
 
-const isTaskFileName = (name: string): boolean => name.endsWith('.json') || name.endsWith('.jsonl');
+/** `.json` and `.jsonl` as the reference; their `.gz` forms too (read as the files they compress). */
+const isTaskFileName = (name: string): boolean => /\.jsonl?(\.gz)?$/.test(name);
 
 /** Python's `sorted()` on str: by code point, not by UTF-16 unit as JS's default sort. */
 const byCodePoint = (a: string, b: string): number => {
@@ -56,8 +57,8 @@ const isRegularFile = (path: string): Promise<boolean> =>
 /**
  * Lists the task files of `train_data`, in the reference's load order.
  *
- * **Details**: an entry naming a file counts if it ends in `.json` or `.jsonl`. A folder contributes
- * its `.json`/`.jsonl` regular files, not recursively, in name order (code point order, as Python's
+ * **Details**: an entry naming a file counts if it ends in `.json` or `.jsonl` (or either plus `.gz`).
+ * A folder contributes such regular files, not recursively, in name order (code point order, as Python's
  * `sorted`; the reference uses raw `os.listdir` order, which depends on the file system).
  * Everything passed over is reported as `fileSkipped`.
  *

@@ -126,7 +126,7 @@ export const augmentIcl = (options: AugmentIclOptions): Op<PromptedBatch, TextBa
 
     for await (const batch of batches) {
       signal?.throwIfAborted();
-      const type = batch.task.columns.type ? batch.records[0].value.type : undefined;
+      const type = batch.task.columns.type ? batch.task.type : undefined;
       let passages: ReadonlyArray<ReadonlyArray<string>> = batch.passages;
       if (type !== undefined && SYMMETRIC_PASSAGE_TYPES.has(type)) {
         if (passageBudget < 1) throw new ConfigError('passage_max_len', `${config.passageMaxLen} leaves no room for a symmetric passage after the ICL suffix`);
@@ -158,6 +158,7 @@ export const augmentIcl = (options: AugmentIclOptions): Op<PromptedBatch, TextBa
         epoch: batch.epoch,
         step: batch.step,
         globalStep: batch.globalStep,
+        resume: batch.resume,
         task: batch.task,
         rank: batch.rank,
         worldSize: batch.worldSize,

@@ -1,8 +1,9 @@
 import type { ReadonlyNonEmptyArray } from 'fp-ts/ReadonlyNonEmptyArray';
 import { ConfigError } from '../core/errors.js';
-import type { GlobalBatch, Task } from '../core/model.js';
+import type { GlobalBatch, ResumeState, Task } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';
 import type { ReportSink } from '../core/report.js';
+import { checkResumeState, dataFingerprint, ResumeError } from '../core/resume.js';
 import { epochPlans } from '../plan/epochPlan.js';
 import { parseSeed, type Seed } from '../random/seed.js';
 
@@ -20,6 +21,18 @@ export interface EpochShuffleOptions {
   readonly epochs?: number;
   /** Receives a `tailDropped` event per task and epoch whose last global batch was incomplete. */
   readonly report?: ReportSink;
+  /**
+   * Continue from this state: the steps before it are emitted as `replay` batches (never read or
+   * tokenized; `sampleGroup` replays their random draws), so that every later batch equals an
+   * uninterrupted run's. Default: start at step 0.
+   */
+  readonly resumeFrom?: ResumeState | null;
+  /**
+   * The configuration's and tokenizer's fingerprints, carried in every batch's resume state and
+   * checked against `resumeFrom` (with the data's, computed here). The composed pipeline fills it.
+   * Default: empty strings.
+   */
+  readonly fingerprint?: { readonly config: string; readonly tokenizer: string };
 }
 
 /** @internal */
@@ -37,11 +50,13 @@ export const validateEpochShuffleOptions = (options: EpochShuffleOptions): { wor
  *
  * **Details**: each epoch is one `refresh_epoch` (see `refreshEpoch`): tasks shuffled, each task's
  * records shuffled and cut into global batches of `batchSize × worldSize` (the incomplete tail is
- * dropped and reported), batches shuffled. Every rank computes the same global batches.
+ * dropped and reported), batches shuffled. Every rank computes the same global batches. Each batch
+ * carries the {@link ResumeState} to continue after it.
  *
  * **Gotchas**: reads all tasks before the first batch (the plan needs every task's size; it keeps
  * only positions). Infinite unless `epochs` is set: follow it with `take(n)`. A corpus in which no
- * task fills one global batch is a {@link ConfigError} (the reference would have zero steps).
+ * task fills one global batch is a {@link ConfigError} (the reference would have zero steps). A
+ * `resumeFrom` made with other data, configuration or tokenizer is a `ResumeError`.
  *
  * @example
  * tasks.pipe(epochShuffle({ seed: 42, worldSize: 2 }), take(100));
@@ -53,14 +68,18 @@ export const epochShuffle = (options: EpochShuffleOptions): Op<Task, GlobalBatch
   return operator(async function* (source, signal) {
     const tasks: Task[] = [];
     for await (const task of source) tasks.push(task);
+    const fingerprint = { data: dataFingerprint(tasks), config: options.fingerprint?.config ?? '', tokenizer: options.fingerprint?.tokenizer ?? '' };
+    const resumeFrom = options.resumeFrom ?? null;
+    if (resumeFrom !== null) checkResumeState(resumeFrom, fingerprint);
+    const start = resumeFrom?.globalStep ?? 0;
     let globalStep = 0;
     for (const plan of epochPlans(
-      tasks.map((t) => ({ size: t.records.length, batchSize: t.batchSize })),
+      tasks.map((t) => ({ size: t.store.size, batchSize: t.batchSize })),
       { seed: options.seed, worldSize },
     )) {
       if (plan.epoch >= epochs) return;
       if (plan.batches.length === 0) {
-        const sizes = tasks.map((t) => `${t.name}: ${t.records.length} records, global batch ${t.batchSize * worldSize}`).join('; ');
+        const sizes = tasks.map((t) => `${t.name}: ${t.store.size} records, global batch ${t.batchSize * worldSize}`).join('; ');
         throw new ConfigError('per_device_train_batch_size', `no task fills one global batch (batch size × world size), so an epoch has no steps: ${sizes}`);
       }
       plan.dropped.forEach((records, task) => {
@@ -68,14 +87,23 @@ export const epochShuffle = (options: EpochShuffleOptions): Op<Task, GlobalBatch
       });
       for (const [step, batch] of plan.batches.entries()) {
         signal?.throwIfAborted();
+        if (globalStep === start && resumeFrom !== null && (resumeFrom.epoch !== plan.epoch || resumeFrom.step !== step)) {
+          throw new ResumeError(
+            `the resume state says step ${start} is epoch ${resumeFrom.epoch} step ${resumeFrom.step}, but this run's plan has it at epoch ${plan.epoch} step ${step}`,
+          );
+        }
+        const last = step + 1 === plan.batches.length;
         yield {
           epoch: plan.epoch,
           step,
-          globalStep: globalStep++,
+          globalStep,
           task: tasks[batch.task]!,
           indices: batch.indices as ReadonlyNonEmptyArray<number>,
           worldSize,
+          replay: globalStep < start,
+          resume: { version: 1, globalStep: globalStep + 1, epoch: last ? plan.epoch + 1 : plan.epoch, step: last ? 0 : step + 1, fingerprint },
         };
+        globalStep += 1;
       }
     }
   });

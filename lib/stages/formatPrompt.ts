@@ -87,7 +87,7 @@ export const formatPrompt = (options: FormatPromptOptions): Op<SampledBatch, Pro
   return operator(async function* (batches, signal) {
     for await (const batch of batches) {
       signal?.throwIfAborted();
-      const symmetric = batch.task.columns.type && SYMMETRIC_PASSAGE_TYPES.has(batch.records[0].value.type ?? '');
+      const symmetric = batch.task.columns.type && SYMMETRIC_PASSAGE_TYPES.has(batch.task.type ?? '');
       const queries: string[] = [];
       const passages: ReadonlyNonEmptyArray<string>[] = [];
       batch.records.forEach((record, i) => {

@@ -1,8 +1,8 @@
 import type { ReadonlyNonEmptyArray } from 'fp-ts/ReadonlyNonEmptyArray';
 import { ConfigError, RecordError } from '../core/errors.js';
-import type { LocalBatch, SampledBatch, SampledGroup } from '../core/model.js';
+import type { LocalBatch, LocalSlice, ReplaySlice, SampledBatch, SampledGroup } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';
-import { applyChunkOrder, codePointLength, drawBatch, type BatchShape } from '../plan/batchDraws.js';
+import { applyChunkOrder, drawBatch, type BatchShape } from '../plan/batchDraws.js';
 import { PythonRandom } from '../random/pythonRandom.js';
 import { parseSeed, type Seed } from '../random/seed.js';
 
@@ -45,19 +45,19 @@ export const validateSampleGroupOptions = (options: SampleGroupOptions) => {
 };
 
 /**
- * The reference's `_get_train_group_size`: from the batch's first record, by its type when the
- * corpus has a type column, else by its own `train_group_size`.
+ * The reference's `_get_train_group_size`: from the batch's first record, by its (task's) type when
+ * the corpus has a type column, else by its own `train_group_size`. Reads only the index.
  *
  * @example
  * groupSizeOf(batch, 8); // 2 for an only_1neg batch
  *
  * @category plan
  */
-export const groupSizeOf = (batch: LocalBatch, trainGroupSize: number): number => {
-  const first = batch.records[0].value;
+export const groupSizeOf = (batch: LocalSlice, trainGroupSize: number): number => {
+  const first = batch.task.store.meta(batch.indices[0]);
   if (!batch.task.columns.type) return first.trainGroupSize ?? trainGroupSize;
-  if (first.type === 'only_1neg') return 2;
-  if (first.type === 'symmetric_class') return Math.min(first.neg.length + 1, trainGroupSize);
+  if (batch.task.type === 'only_1neg') return 2;
+  if (batch.task.type === 'symmetric_class') return Math.min(first.negatives + 1, trainGroupSize);
   return trainGroupSize;
 };
 
@@ -66,8 +66,8 @@ export const groupSizeOf = (batch: LocalBatch, trainGroupSize: number): number =
  *
  * @category plan
  */
-export const usesIcl = (batch: LocalBatch, retrievalUseExamples: boolean): boolean =>
-  retrievalUseExamples || (batch.task.columns.type && ICL_TYPES.has(batch.records[0].value.type ?? ''));
+export const usesIcl = (batch: LocalSlice, retrievalUseExamples: boolean): boolean =>
+  retrievalUseExamples || (batch.task.columns.type && ICL_TYPES.has(batch.task.type ?? ''));
 
 /**
  * Makes every random choice of each batch, as FlagEmbedding's `_create_batch_data` does: the
@@ -83,26 +83,29 @@ export const usesIcl = (batch: LocalBatch, retrievalUseExamples: boolean): boole
  * applies them.
  *
  * **Gotchas**: a record with no negatives in a batch that needs some is a {@link RecordError} (the
- * reference divides by zero).
+ * reference divides by zero). `replay` slices (before a resume point) are drawn for and dropped:
+ * their draws are what keep the stream exact after a resume.
  *
  * @example
  * localBatches.pipe(sampleGroup({ seed: 42, trainGroupSize: 8 }));
  *
  * @category stages
  */
-export const sampleGroup = (options: SampleGroupOptions): Op<LocalBatch, SampledBatch> => {
+export const sampleGroup = (options: SampleGroupOptions): Op<LocalBatch | ReplaySlice, SampledBatch> => {
   const { trainGroupSize, shuffleRatio, knowledgeDistillation, retrievalUseExamples } = validateSampleGroupOptions(options);
   return operator(async function* (batches, signal) {
     const random = PythonRandom.fromSeed(options.seed);
     for await (const batch of batches) {
       signal?.throwIfAborted();
       const groupSize = groupSizeOf(batch, trainGroupSize);
-      for (const record of batch.records) {
-        if (record.value.neg.length === 0 && groupSize > 1) {
+      // Draws depend only on counts, so replayed steps (before a resume point) are drawn from the index.
+      const metas = batch.indices.map((i) => batch.task.store.meta(i));
+      for (const meta of metas) {
+        if (meta.negatives === 0 && groupSize > 1) {
           throw new RecordError([
             {
-              file: record.file,
-              line: record.line,
+              file: meta.file,
+              line: meta.line,
               field: 'neg',
               message: `is empty, but its batch needs ${groupSize - 1} negatives per query (group size ${groupSize})`,
             },
@@ -110,12 +113,9 @@ export const sampleGroup = (options: SampleGroupOptions): Op<LocalBatch, Sampled
         }
       }
       const icl = usesIcl(batch, retrievalUseExamples);
-      const shape: BatchShape = {
-        groupSize,
-        icl,
-        records: batch.records.map(({ value }) => ({ positiveLengths: value.pos.map(codePointLength), negatives: value.neg.length })),
-      };
+      const shape: BatchShape = { groupSize, icl, records: metas.map((m) => ({ positiveLengths: m.positiveLengths, negatives: m.negatives })) };
       const draws = drawBatch(random, shape, { shuffleRatio });
+      if (batch.replay) continue;
       const groups = batch.records.map(({ value }, i): SampledGroup => {
         const { positiveIndex, chunkOrder, negativeIndices } = draws.records[i]!;
         const teacherScores =

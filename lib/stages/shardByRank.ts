@@ -1,6 +1,6 @@
 import type { ReadonlyNonEmptyArray } from 'fp-ts/ReadonlyNonEmptyArray';
 import { ConfigError, InvariantError } from '../core/errors.js';
-import type { Example, GlobalBatch, LocalBatch, Located } from '../core/model.js';
+import type { GlobalBatch, LocalSlice } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';
 
 /**
@@ -47,24 +47,22 @@ export const sliceForRank = <A>(batch: ReadonlyArray<A>, rank: number, worldSize
 };
 
 /**
- * Keeps this rank's slice of each global batch, with its records.
+ * Keeps this rank's slice of each global batch (positions; `readRecords` reads them).
  *
  * @example
  * globalBatches.pipe(shardByRank({ rank: 1, worldSize: 2 }));
  *
  * @category stages
  */
-export const shardByRank = (options: ShardOptions): Op<GlobalBatch, LocalBatch> => {
+export const shardByRank = (options: ShardOptions): Op<GlobalBatch, LocalSlice> => {
   const { rank, worldSize } = validateShardOptions(options);
   return operator(async function* (batches, signal) {
-    for await (const { indices: globalIndices, ...batch } of batches) {
+    for await (const { indices, ...batch } of batches) {
       signal?.throwIfAborted();
       if (batch.worldSize !== worldSize) {
         throw new InvariantError(`batch planned for world_size ${batch.worldSize} reached a shard for world_size ${worldSize}`);
       }
-      const indices = sliceForRank(globalIndices, rank, worldSize) as ReadonlyNonEmptyArray<number>;
-      const records = indices.map((i) => batch.task.records[i]!) as unknown as ReadonlyNonEmptyArray<Located<Example>>;
-      yield { ...batch, rank, indices, records };
+      yield { ...batch, rank, indices: sliceForRank(indices, rank, worldSize) as ReadonlyNonEmptyArray<number> };
     }
   });
 };

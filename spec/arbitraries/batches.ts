@@ -2,7 +2,9 @@
 import fc from 'fast-check';
 import { from, toArray } from 'ix/asynciterable';
 import { take } from 'ix/asynciterable/operators';
-import type { GlobalBatch, LocalBatch, PromptedBatch, SampledBatch, Task, TextBatch, TokenizedBatch } from '../../lib/core/model.js';
+import type { GlobalBatch, LocalBatch, LocalSlice, PromptedBatch, SampledBatch, Task, TextBatch, TokenizedBatch } from '../../lib/core/model.js';
+import { readRecords } from '../../lib/stages/readRecords.js';
+import { toTaskFiles } from '../../lib/stages/toTaskFiles.js';
 import { augmentIcl } from '../../lib/stages/augmentIcl.js';
 import { epochShuffle } from '../../lib/stages/epochShuffle.js';
 import { formatPrompt } from '../../lib/stages/formatPrompt.js';
@@ -28,11 +30,13 @@ export type Runnable = typeof runnable extends fc.Arbitrary<infer T> ? T : never
 
 const STEPS = 5;
 
-export const tasksOf = (r: Runnable): Promise<Task[]> => toArray(from(sourced(r.corpus)).pipe(groupByTask(r.options)));
+export const tasksOf = (r: Runnable): Promise<Task[]> => toArray(from(sourced(r.corpus)).pipe(toTaskFiles(), groupByTask(r.options)));
 export const globalBatchesOf = async (r: Runnable): Promise<GlobalBatch[]> =>
   toArray(from(await tasksOf(r)).pipe(epochShuffle(r.options), take(STEPS)));
-export const localBatchesOf = async (r: Runnable): Promise<LocalBatch[]> =>
+export const localSlicesOf = async (r: Runnable): Promise<LocalSlice[]> =>
   toArray(from(await globalBatchesOf(r)).pipe(shardByRank(r.options)));
+export const localBatchesOf = async (r: Runnable): Promise<LocalBatch[]> =>
+  (await toArray(from(await localSlicesOf(r)).pipe(readRecords()))).filter((b): b is LocalBatch => !b.replay);
 export const sampledBatchesOf = async (r: Runnable): Promise<SampledBatch[]> =>
   toArray(from(await localBatchesOf(r)).pipe(sampleGroup(r.options)));
 export const promptedBatchesOf = async (r: Runnable): Promise<PromptedBatch[]> =>

@@ -3,8 +3,27 @@
  * single stages: small enough to reason about, with every field a test may want to pin.
  */
 import type { ReadonlyNonEmptyArray } from 'fp-ts/ReadonlyNonEmptyArray';
-import type { DatasetColumns, Example, LocalBatch, Located, Task, TaskFile, TaskFileOrigin } from '../../lib/core/model.js';
+import { RecordError } from '../../lib/core/errors.js';
+import type { DatasetColumns, Example, GlobalBatch, LocalBatch, Located, ResumeState, Task, TaskFile, TaskFileOrigin } from '../../lib/core/model.js';
+import { memoryStore } from '../../lib/core/store.js';
+import { fileSummary } from '../../lib/plan/fileSummary.js';
 import type { SourcedExample } from '../../lib/sources/taskFiles.js';
+
+/** A task file (or task) with its records at hand, for assertions. */
+export type WithRecords<A> = A & { readonly records: ReadonlyArray<Located<Example>> };
+
+/** Every record of a store-backed task or file, in order. */
+export const allRecords = (owner: { readonly store: { readonly size: number; read(ps: ReadonlyArray<number>): Promise<ReadonlyArray<Located<Example>>> } }) =>
+  owner.store.read(Array.from({ length: owner.store.size }, (_, i) => i));
+
+/** A resume state for hand-built batches (fingerprints empty, as stages get them by default). */
+export const resumeAt = (globalStep: number, epoch = 0, step = globalStep): ResumeState => ({
+  version: 1,
+  globalStep,
+  epoch,
+  step,
+  fingerprint: { data: '', config: '', tokenizer: '' },
+});
 
 /** No optional column anywhere; override the ones a test needs. */
 export const columns = (present: Partial<DatasetColumns> = {}): DatasetColumns => ({
@@ -31,15 +50,19 @@ export const located = (file: string, record: number, value: Example): Located<E
 /** How `train_data` named a file. */
 export const origin = (entry: string, entryIndex: number, inFolder: boolean): TaskFileOrigin => ({ entry, entryIndex, inFolder });
 
-/** A task file of the given records (located in order). */
-export const taskFile = (file: string, from: TaskFileOrigin, values: ReadonlyArray<Example>): TaskFile => ({
-  file,
-  origin: from,
-  records: values.map((value, i) => located(file, i, value)),
-});
+/** A task file of the given records (located in order), checked as `toTaskFiles` checks files. */
+export const taskFile = (file: string, from: TaskFileOrigin, values: ReadonlyArray<Example>): WithRecords<TaskFile> => {
+  const records = values.map((value, i) => located(file, i, value));
+  const summary = fileSummary();
+  for (const r of records) {
+    const issue = summary.add(r);
+    if (issue !== undefined) throw new RecordError([issue]);
+  }
+  return { file, origin: from, summary: summary.summary(), store: memoryStore(records), fingerprint: `hand:${file}`, records };
+};
 
 /** A task file's records as `fromTaskFiles` would yield them. */
-export const sourcedOf = (file: TaskFile): SourcedExample[] => file.records.map((r) => ({ ...r, origin: file.origin }));
+export const sourcedOf = (file: WithRecords<TaskFile>): SourcedExample[] => file.records.map((r) => ({ ...r, origin: file.origin }));
 
 /** `n` records `example(0..n-1)` with `extra` each. */
 export const examples = (n: number, extra: Partial<Example> = {}, negatives = 3): Example[] =>
@@ -56,7 +79,9 @@ export interface HandTask {
 }
 
 /** A task as `groupByTask` would yield it (type from the first record). */
-export const task = (t: HandTask): Task => ({
+export const task = (t: HandTask): WithRecords<Task> => {
+  const records = t.records.map((value, i) => located(t.name, i, value));
+  return {
   index: t.index ?? 0,
   name: t.name,
   files: [t.name],
@@ -65,11 +90,14 @@ export const task = (t: HandTask): Task => ({
   noInBatchNeg: t.noInBatchNeg ?? false,
   type: t.records[0]?.type,
   columns: t.columns ?? columns({ type: t.records.some((r) => r.type !== undefined) }),
-  records: t.records.map((value, i) => located(t.name, i, value)) as unknown as ReadonlyNonEmptyArray<Located<Example>>,
-});
+  store: memoryStore(records),
+  fingerprint: `hand:${t.name}`,
+  records,
+  };
+};
 
 /** Tasks of the given sizes and batch sizes, indexed and offset in order (records are `example(i)`). */
-export const tasksOfSizes = (specs: ReadonlyArray<{ readonly name: string; readonly size: number; readonly batchSize: number }>): Task[] => {
+export const tasksOfSizes = (specs: ReadonlyArray<{ readonly name: string; readonly size: number; readonly batchSize: number }>): WithRecords<Task>[] => {
   let offset = 0;
   return specs.map((s, index) => {
     const t = task({ name: s.name, records: examples(s.size), batchSize: s.batchSize, index, offset });
@@ -79,7 +107,7 @@ export const tasksOfSizes = (specs: ReadonlyArray<{ readonly name: string; reado
 };
 
 /** Rank 0's local batch (world size 1) holding all of `t`'s records at `indices` (default: all). */
-export const localBatch = (t: Task, indices: ReadonlyArray<number> = t.records.map((_, i) => i), step = 0): LocalBatch => ({
+export const localBatch = (t: WithRecords<Task>, indices: ReadonlyArray<number> = t.records.map((_, i) => i), step = 0): LocalBatch => ({
   epoch: 0,
   step,
   globalStep: step,
@@ -88,4 +116,18 @@ export const localBatch = (t: Task, indices: ReadonlyArray<number> = t.records.m
   worldSize: 1,
   indices: indices as unknown as ReadonlyNonEmptyArray<number>,
   records: indices.map((i) => t.records[i]!) as unknown as ReadonlyNonEmptyArray<Located<Example>>,
+  replay: false,
+  resume: resumeAt(step + 1),
+});
+
+/** A global batch of `t` at `indices`, as `epochShuffle` yields it (not a replay). */
+export const globalBatch = (t: Task, indices: ReadonlyArray<number>, worldSize: number, step = 0): GlobalBatch => ({
+  epoch: 0,
+  step,
+  globalStep: step,
+  task: t,
+  indices: indices as unknown as ReadonlyNonEmptyArray<number>,
+  worldSize,
+  replay: false,
+  resume: resumeAt(step + 1),
 });

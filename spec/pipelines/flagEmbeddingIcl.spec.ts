@@ -12,7 +12,9 @@ import { isDeepStrictEqual } from 'node:util';
 import { ConfigError } from '../../lib/core/errors.js';
 import type { GlobalBatch, PaddedBatch } from '../../lib/core/model.js';
 import { collectReport } from '../../lib/core/report.js';
-import { flagEmbeddingStages, type FlagEmbeddingOptions } from '../../lib/pipelines/flagEmbeddingIcl.js';
+import { flagEmbeddingBatchesFromRecords, type FlagEmbeddingOptions } from '../../lib/pipelines/flagEmbeddingIcl.js';
+import { toTaskFiles } from '../../lib/stages/toTaskFiles.js';
+import { allRecords } from '../helpers/handBuilt.js';
 import { epochShuffle } from '../../lib/stages/epochShuffle.js';
 import { groupByTask } from '../../lib/stages/groupByTask.js';
 import { shardByRank, sliceForRank } from '../../lib/stages/shardByRank.js';
@@ -45,7 +47,7 @@ const unlessNoSteps = async (f: () => Promise<boolean>): Promise<boolean> => {
 
 const globalBatches = async (records: ReturnType<typeof sourced>, o: Options, epochs: number) => {
   const report = collectReport();
-  const batches = await toArray(from(records).pipe(groupByTask({ ...o, report }), epochShuffle({ ...o, epochs, report })));
+  const batches = await toArray(from(records).pipe(toTaskFiles(), groupByTask({ ...o, report }), epochShuffle({ ...o, epochs, report })));
   return { batches, report };
 };
 
@@ -55,9 +57,9 @@ describe(`flagEmbeddingStages properties (FC_SEED=${FC_SEED})`, () => {
       fc.asyncProperty(corpus({ kd: true }), pipelineOptions, (c, o) =>
         unlessNoSteps(async () => {
           const records = sourced(c);
-          const run = (): Promise<PaddedBatch[]> => toArray(from(records).pipe(flagEmbeddingStages(optionsOf(o)), take(6)));
+          const run = (): Promise<PaddedBatch[]> => toArray(flagEmbeddingBatchesFromRecords(from(records), optionsOf(o)).pipe(take(6)));
           const first = await run();
-          const pipeline = from(records).pipe(flagEmbeddingStages(optionsOf(o)), take(6));
+          const pipeline = flagEmbeddingBatchesFromRecords(from(records), optionsOf(o)).pipe(take(6));
           return isDeepStrictEqual(first, await run()) && isDeepStrictEqual(first, await toArray(pipeline)) && isDeepStrictEqual(first, await toArray(pipeline));
         }),
       ),
@@ -69,12 +71,16 @@ describe(`flagEmbeddingStages properties (FC_SEED=${FC_SEED})`, () => {
     await fc.assert(
       fc.asyncProperty(corpus({ kd: true }), pipelineOptions, (c, o) =>
         unlessNoSteps(async () => {
-          const batches = await toArray(from(sourced(c)).pipe(flagEmbeddingStages(optionsOf(o)), take(12)));
-          return batches.every((b) => {
-            const files = new Set(b.task.files);
-            const own = new Set(b.task.records);
-            return b.records.every((r) => own.has(r) && files.has(r.file));
-          });
+          const batches = await toArray(flagEmbeddingBatchesFromRecords(from(sourced(c)), optionsOf(o)).pipe(take(12)));
+          return (
+            await Promise.all(
+              batches.map(async (b) => {
+                const files = new Set(b.task.files);
+                const own = new Set((await allRecords(b.task)).map((r) => `${r.file}#${r.record}`));
+                return b.records.every((r) => own.has(`${r.file}#${r.record}`) && files.has(r.file));
+              }),
+            )
+          ).every(Boolean);
         }),
       ),
       fcParams({ numRuns: 40 }),
@@ -115,7 +121,7 @@ describe(`flagEmbeddingStages properties (FC_SEED=${FC_SEED})`, () => {
           const options = optionsOf(o);
           const rank = r % options.worldSize!;
           const records = sourced(c);
-          const outputs = await toArray(from(records).pipe(flagEmbeddingStages(optionsOf(o, rank)), take(8)));
+          const outputs = await toArray(flagEmbeddingBatchesFromRecords(from(records), optionsOf(o, rank)).pipe(take(8)));
           const { batches } = await globalBatches(records, options, 8);
           return outputs.every((b, i) => isDeepStrictEqual([...b.indices], [...sliceForRank(batches[i]!.indices, rank, options.worldSize!)]));
         }),
@@ -147,7 +153,7 @@ describe(`flagEmbeddingStages properties (FC_SEED=${FC_SEED})`, () => {
               const dropped = report.events
                 .filter((e) => e.kind === 'tailDropped' && e.epoch === epoch && e.task === task.name)
                 .reduce((n, e) => n + (e.kind === 'tailDropped' ? e.records : 0), 0);
-              return batched + dropped === task.records.length && dropped < task.batchSize * options.worldSize!;
+              return batched + dropped === task.store.size && dropped < task.batchSize * options.worldSize!;
             });
           });
         }),
@@ -161,7 +167,7 @@ describe(`flagEmbeddingStages properties (FC_SEED=${FC_SEED})`, () => {
       fc.asyncProperty(corpus(), pipelineOptions, (c, o) =>
         unlessNoSteps(async () => {
           const { batches } = await globalBatches(sourced(c), optionsOf(o), 2);
-          return batches.every((b) => b.indices.every((i) => Number.isInteger(i) && i >= 0 && i < b.task.records.length));
+          return batches.every((b) => b.indices.every((i) => Number.isInteger(i) && i >= 0 && i < b.task.store.size));
         }),
       ),
       fcParams({ numRuns: 40 }),

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConfigError, RecordError } from '../../lib/core/errors.js';
+import { taskFile as handBuiltTaskFile } from '../helpers/handBuilt.js';
 import type { Example, Located, TaskFile, TaskFileOrigin } from '../../lib/core/model.js';
 import { buildTaskList, validateTaskListOptions, type TaskListOptions } from '../../lib/plan/taskList.js';
 
@@ -17,11 +18,7 @@ const example = (i: number, extra: Partial<Example> = {}): Example => ({
 });
 
 /** A task file of the given records, each on its own line (line = position + 1). */
-const taskFile = (file: string, origin: TaskFileOrigin, values: ReadonlyArray<Example>): TaskFile => ({
-  file,
-  origin,
-  records: values.map((value, record): Located<Example> => ({ file, line: record + 1, record, value })),
-});
+const taskFile = (file: string, origin: TaskFileOrigin, values: ReadonlyArray<Example>): TaskFile => handBuiltTaskFile(file, origin, values);
 
 const direct = (entry: string, entryIndex = 0): TaskFileOrigin => ({ entry, entryIndex, inFolder: false });
 const inFolder = (entry: string, entryIndex = 0): TaskFileOrigin => ({ entry, entryIndex, inFolder: true });
@@ -96,10 +93,20 @@ describe('buildTaskList: records the reference would crash on are located Record
     assert.equal(tasks[0]!.batchSize, 2);
   });
 
+  // These two are checked as a file is read (fileSummary, used by the index and toTaskFiles), before any task list.
+  const fileErrorOf = (build: () => unknown): RecordError => {
+    try {
+      build();
+    } catch (e) {
+      if (e instanceof RecordError) return e;
+      throw e;
+    }
+    return assert.fail('expected a RecordError');
+  };
+
   it('teacher scores on some records of a file and not on others (knowledge distillation)', () => {
     const scored = (i: number) => example(i, { posScores: [1], negScores: [0.5, 0.25] });
-    const file = taskFile('kd.jsonl', direct('kd.jsonl'), [scored(0), scored(1), example(2), scored(3)]);
-    const error = recordErrorOf([file]);
+    const error = fileErrorOf(() => taskFile('kd.jsonl', direct('kd.jsonl'), [scored(0), scored(1), example(2), scored(3)]));
     assert.equal(error.file, 'kd.jsonl');
     assert.equal(error.line, 3);
     assert.equal(error.field, 'pos_scores');
@@ -107,8 +114,7 @@ describe('buildTaskList: records the reference would crash on are located Record
   });
 
   it('the other way round: a file without scores, then a scored record', () => {
-    const file = taskFile('kd.jsonl', direct('kd.jsonl'), [example(0), example(1, { posScores: [1], negScores: [0.5, 0.25] })]);
-    const error = recordErrorOf([file]);
+    const error = fileErrorOf(() => taskFile('kd.jsonl', direct('kd.jsonl'), [example(0), example(1, { posScores: [1], negScores: [0.5, 0.25] })]));
     assert.equal(error.line, 2);
     assert.equal(error.field, 'pos_scores');
   });
@@ -125,7 +131,7 @@ describe('buildTaskList: records the reference would crash on are located Record
     assert.equal(error.line, 1);
     assert.equal(error.field, 'type');
     assert.match(error.message, /only_1neg/);
-    assert.match(error.message, /dir\/a\.jsonl:1/, 'names the record whose type it differs from');
+    assert.match(error.message, /dir\/a\.jsonl has type "normal"/, 'names the file whose type it differs from');
     assert.match(error.message, /merged small files/);
   });
 

@@ -162,12 +162,13 @@ describe('fromJsonl: one JSON array', () => {
     assert.equal((out[0] as E.Right<Located<unknown>>).right.line, 2);
   });
 
-  it('a malformed array is one Left, no records', async () => {
+  it('a malformed element is a Left, and the other elements are still records (as in JSON Lines)', async () => {
     const { file, out } = await read('bad.json', '[\n  {"a": 1},\n  {"b": }\n]\n');
-    assert.equal(out.length, 1);
+    assert.equal(out.length, 2);
+    assert.deepEqual(rights(out), [[2, 0, { a: 1 }]]);
     const [issue] = lefts(out);
     assert.equal(issue!.file, file);
-    assert.match(issue!.message, /malformed JSON array/);
+    assert.match(issue!.message, /malformed JSON/);
   });
 
   it('a malformed array is located at the line of the error', async () => {
@@ -176,9 +177,15 @@ describe('fromJsonl: one JSON array', () => {
     assert.equal(lefts(out)[0]!.line, 3);
   });
 
-  it('a malformed array located by position: an error on line 2', async () => {
+  it('text after the closing ] is a Left on its line', async () => {
     const { out } = await read('two.json', '[1]\n[2]\n');
-    assert.equal(out.length, 1);
+    assert.equal(out.length, 2);
     assert.equal(lefts(out)[0]!.line, 2);
+    assert.match(lefts(out)[0]!.message, /malformed JSON array: unexpected text after/);
+  });
+
+  it('an unclosed array is a Left', async () => {
+    const { out } = await read('open.json', '[\n{"a": 1},\n{"b": 2}\n');
+    assert.match(lefts(out)[0]!.message, /not closed/);
   });
 });

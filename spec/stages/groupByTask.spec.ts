@@ -10,7 +10,8 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { from, toArray } from 'ix/asynciterable';
 import { ConfigError, RecordError } from '../../lib/core/errors.js';
-import type { DatasetColumns, Example, Task, TaskFile } from '../../lib/core/model.js';
+import type { DatasetColumns, Example, Task, TaskFile, TaskFileOrigin } from '../../lib/core/model.js';
+import { toTaskFiles } from '../../lib/stages/toTaskFiles.js';
 import { collectReport, type ReportEvent } from '../../lib/core/report.js';
 import { buildTaskList, type TaskListOptions } from '../../lib/plan/taskList.js';
 import { PythonRandom } from '../../lib/random/pythonRandom.js';
@@ -19,7 +20,7 @@ import { groupByTask } from '../../lib/stages/groupByTask.js';
 import { runnable } from '../arbitraries/batches.js';
 import { corpus, sourced } from '../arbitraries/corpus.js';
 import { FC_SEED, fcParams } from '../helpers/fc.js';
-import { example, examples, origin, sourcedOf, taskFile } from '../helpers/handBuilt.js';
+import { allRecords, example, examples, origin, sourcedOf, taskFile } from '../helpers/handBuilt.js';
 import { checkOperatorLaws } from '../laws/checkOperatorLaws.js';
 
 type Build = typeof buildTaskList;
@@ -30,13 +31,13 @@ const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 const shape = (t: Task) => ({
   name: t.name,
   files: [...t.files],
-  records: t.records.map((r) => `${r.file}#${r.record}`),
+  records: range(t.store.size).map((i) => `${t.store.meta(i).file}#${t.store.meta(i).record}`),
   batchSize: t.batchSize,
 });
 
 const runStage = async (records: ReadonlyArray<SourcedExample>, options: TaskListOptions) => {
   const report = collectReport();
-  const tasks = await toArray(from(records).pipe(groupByTask({ ...options, report })));
+  const tasks = await toArray(from(records).pipe(toTaskFiles(), groupByTask({ ...options, report })));
   return { tasks, events: report.events };
 };
 
@@ -208,7 +209,7 @@ const columnsOfRecords = (records: ReadonlyArray<Example>): DatasetColumns => ({
 describe(`groupByTask / buildTaskList (FC_SEED=${FC_SEED})`, () => {
   checkOperatorLaws({
     sample: runnable,
-    input: (r) => sourced(r.corpus),
+    input: (r) => toArray(from(sourced(r.corpus)).pipe(toTaskFiles())),
     op: (r) => groupByTask(r.options),
   });
 
@@ -268,13 +269,14 @@ describe(`groupByTask / buildTaskList (FC_SEED=${FC_SEED})`, () => {
     it('CPython vector: seed 0, a 30-record file, max 7 keeps records [27, 12, 24, 13, 1, 8, 16] in that order', async () => {
       const file = taskFile('big.jsonl', origin('big.jsonl', 0, false), examples(30));
       const report = collectReport();
-      const [t] = await toArray(from(sourcedOf(file)).pipe(groupByTask({ seed: 0, perDeviceTrainBatchSize: 2, maxExampleNumPerDataset: 7, report })));
+      const [t] = await toArray(from(sourcedOf(file)).pipe(toTaskFiles(), groupByTask({ seed: 0, perDeviceTrainBatchSize: 2, maxExampleNumPerDataset: 7, report })));
+      const kept = await allRecords(t!);
       assert.deepEqual(
-        t!.records.map((r) => r.record),
+        kept.map((r) => r.record),
         [27, 12, 24, 13, 1, 8, 16],
       );
       assert.deepEqual(
-        t!.records.map((r) => r.value.query),
+        kept.map((r) => r.value.query),
         [27, 12, 24, 13, 1, 8, 16].map((i) => `query ${i}`),
       );
       assert.deepEqual(report.events, [{ kind: 'fileSubsampled', file: 'big.jsonl', records: 30, kept: 7 }]);
@@ -348,7 +350,7 @@ describe(`groupByTask / buildTaskList (FC_SEED=${FC_SEED})`, () => {
       const isHalvingError = (e: unknown) => e instanceof ConfigError && e.option === 'per_device_train_batch_size';
       assert.throws(() => buildTaskList([file], { seed: 0, perDeviceTrainBatchSize: 1 }), isHalvingError);
       const stage = groupByTask({ seed: 0, perDeviceTrainBatchSize: 1 });
-      await assert.rejects(toArray(from(sourcedOf(file)).pipe(stage)), isHalvingError);
+      await assert.rejects(toArray(from(sourcedOf(file)).pipe(toTaskFiles(), stage)), isHalvingError);
       // With its own batch_size the file never halves.
       const own = taskFile('s.jsonl', origin('s.jsonl', 0, false), examples(4, { type: 'symmetric_sts', batchSize: 2 }));
       assert.equal(buildTaskList([own], { seed: 0, perDeviceTrainBatchSize: 1 }).tasks[0]!.batchSize, 2);
@@ -398,7 +400,7 @@ describe(`groupByTask / buildTaskList (FC_SEED=${FC_SEED})`, () => {
           let offset = 0;
           return tasks.every((t, i) => {
             const ok = t.index === i && t.offset === offset;
-            offset += t.records.length;
+            offset += t.store.size;
             return ok;
           });
         }),
@@ -419,14 +421,15 @@ describe(`groupByTask / buildTaskList (FC_SEED=${FC_SEED})`, () => {
       );
     });
 
-    it('columns: a column seen only on a record removed by subsampling counts; a dropped file does not', () => {
+    it('columns: a column seen only on a record removed by subsampling counts; a dropped file does not', async () => {
       const a = taskFile('a.jsonl', origin('a.jsonl', 0, false), [example(0), example(1), example(2, { prompt: 'only here' })]);
       const b = taskFile('b.jsonl', origin('b.jsonl', 1, false), [example(3, { trainGroupSize: 4 })]);
       const { tasks } = buildTaskList([a, b], { seed: 7, perDeviceTrainBatchSize: 2, maxExampleNumPerDataset: 2, smallThreshold: 2 });
       assert.deepEqual(tasks.map((t) => t.name), ['a.jsonl']);
       // Seed 7 keeps records 1 and 0 of a.jsonl (random.sample(range(3), 2)): the prompt's record is gone.
-      assert.deepEqual(tasks[0]!.records.map((r) => r.record), [1, 0]);
-      assert.ok(tasks[0]!.records.every((r) => r.value.prompt === undefined));
+      const kept = await allRecords(tasks[0]!);
+      assert.deepEqual(kept.map((r) => r.record), [1, 0]);
+      assert.ok(kept.every((r) => r.value.prompt === undefined));
       assert.equal(tasks[0]!.columns.prompt, true, 'Arrow infers the column before subsampling');
       assert.equal(tasks[0]!.columns.trainGroupSize, false, 'the dropped b.jsonl does not add its column');
       const both = buildTaskList([a, b], { seed: 0, perDeviceTrainBatchSize: 2 });
@@ -449,16 +452,17 @@ describe(`groupByTask / buildTaskList (FC_SEED=${FC_SEED})`, () => {
         fc.asyncProperty(corpusCase, async (c) => {
           const records = sourced(c.corpus);
           // Model grouping: consecutive records of the same (entry, file) form one task file.
-          const files: TaskFile[] = [];
+          const groups: { file: string; origin: TaskFileOrigin; values: Example[] }[] = [];
           for (const { origin: from_, ...r } of records) {
-            const last = files[files.length - 1];
-            if (last && last.file === r.file && last.origin.entryIndex === from_.entryIndex) (last.records as unknown[]).push(r);
-            else files.push({ file: r.file, origin: from_, records: [r] });
+            const last = groups[groups.length - 1];
+            if (last && last.file === r.file && last.origin.entryIndex === from_.entryIndex) last.values.push(r.value);
+            else groups.push({ file: r.file, origin: from_, values: [r.value] });
           }
+          const files = groups.map((g) => taskFile(g.file, g.origin, g.values));
           const expected = buildTaskList(files, c);
           fc.pre(expected.tasks.length > 0);
           const { tasks, events } = await runStage(records, c);
-          return isDeepStrictEqual(tasks, expected.tasks) && isDeepStrictEqual(events, expected.events);
+          return isDeepStrictEqual(tasks.map(shape), expected.tasks.map(shape)) && isDeepStrictEqual(events, expected.events);
         }),
         fcParams({ numRuns: 40 }),
       );
@@ -468,7 +472,7 @@ describe(`groupByTask / buildTaskList (FC_SEED=${FC_SEED})`, () => {
       const a = sourcedOf(taskFile('dir/a.jsonl', origin('dir', 0, true), examples(3)));
       const b = sourcedOf(taskFile('dir/b.jsonl', origin('dir', 0, true), examples(2)));
       const { tasks } = await runStage([a[0]!, b[0]!, a[1]!, b[1]!, a[2]!], { seed: 0, perDeviceTrainBatchSize: 2 });
-      assert.deepEqual(tasks.map((t) => [t.name, t.records.map((r) => r.record)]), [
+      assert.deepEqual(tasks.map((t) => [t.name, range(t.store.size).map((i) => t.store.meta(i).record)]), [
         ['dir/a.jsonl', [0, 1, 2]],
         ['dir/b.jsonl', [0, 1]],
       ]);
@@ -504,7 +508,7 @@ describe(`groupByTask / buildTaskList (FC_SEED=${FC_SEED})`, () => {
       for (const seed of [1.5, '4e2', 2 ** 60]) {
         assert.throws(() => buildTaskList([file], { seed, perDeviceTrainBatchSize: 2 }), (e: unknown) => e instanceof ConfigError && e.option === 'seed');
         await assert.rejects(
-          async () => toArray(from(sourcedOf(file)).pipe(groupByTask({ seed, perDeviceTrainBatchSize: 2 }))),
+          async () => toArray(from(sourcedOf(file)).pipe(toTaskFiles(), groupByTask({ seed, perDeviceTrainBatchSize: 2 }))),
           (e: unknown) => e instanceof ConfigError && e.option === 'seed',
           String(seed),
         );
@@ -514,8 +518,8 @@ describe(`groupByTask / buildTaskList (FC_SEED=${FC_SEED})`, () => {
     it('no task left is a ConfigError (train_data) when iterated', async () => {
       const file = taskFile('a.jsonl', origin('a.jsonl', 0, false), examples(2));
       const stage = groupByTask({ seed: 0, perDeviceTrainBatchSize: 2, smallThreshold: 3 });
-      await assert.rejects(toArray(from(sourcedOf(file)).pipe(stage)), (e: unknown) => e instanceof ConfigError && e.option === 'train_data');
-      await assert.rejects(toArray(from<SourcedExample>([]).pipe(stage)), (e: unknown) => e instanceof ConfigError && e.option === 'train_data');
+      await assert.rejects(toArray(from(sourcedOf(file)).pipe(toTaskFiles(), stage)), (e: unknown) => e instanceof ConfigError && e.option === 'train_data');
+      await assert.rejects(toArray(from<SourcedExample>([]).pipe(toTaskFiles(), stage)), (e: unknown) => e instanceof ConfigError && e.option === 'train_data');
     });
 
     it('a task must be uniform: one type, scores on all records or none; clustering records need a category', () => {

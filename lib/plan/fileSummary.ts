@@ -1,0 +1,96 @@
+/**
+ * What the reference reads off a whole task file, gathered record by record (so an index can be
+ * built in one streaming pass), with the checks that keep every batch of a task well-formed.
+ *
+ * @module
+ */
+import type { Issue } from '../core/errors.js';
+import type { DatasetColumns, Example, FileSummary, Located } from '../core/model.js';
+
+/** No optional field anywhere. */
+export const NO_COLUMNS: DatasetColumns = {
+  prompt: false,
+  type: false,
+  category: false,
+  trainGroupSize: false,
+  posScores: false,
+  negScores: false,
+};
+
+/**
+ * The union of two column sets (FlagEmbedding concatenates Arrow tables: a field present anywhere
+ * is a column everywhere).
+ *
+ * @category plan
+ */
+export const unionColumns = (a: DatasetColumns, b: DatasetColumns): DatasetColumns => ({
+  prompt: a.prompt || b.prompt,
+  type: a.type || b.type,
+  category: a.category || b.category,
+  trainGroupSize: a.trainGroupSize || b.trainGroupSize,
+  posScores: a.posScores || b.posScores,
+  negScores: a.negScores || b.negScores,
+});
+
+const columnsOfExample = (e: Example): DatasetColumns => ({
+  prompt: e.prompt !== undefined,
+  type: e.type !== undefined,
+  category: e.category !== undefined,
+  trainGroupSize: e.trainGroupSize !== undefined,
+  posScores: e.posScores !== undefined,
+  negScores: e.negScores !== undefined,
+});
+
+/**
+ * An accumulator of a file's {@link FileSummary}: `add` each record in file order (it returns the
+ * first problem it finds, if any), then `summary()`.
+ *
+ * **Details**: the reference asserts one type per batch and fails on partial teacher scores, and
+ * batches come from one task, so every record of a file must share the first record's `type` and
+ * have teacher scores if and only if the first has; `symmetric_clustering` records need a
+ * `category` (their examples answer with it).
+ *
+ * @example
+ * const acc = fileSummary();
+ * for (const r of records) { const issue = acc.add(r); if (issue) throw new RecordError([issue]); }
+ * acc.summary();
+ *
+ * @category plan
+ */
+export const fileSummary = () => {
+  let first: Located<Example> | undefined;
+  let records = 0;
+  let columns = NO_COLUMNS;
+  let anyBatchSize = false;
+  return {
+    add(record: Located<Example>): Issue | undefined {
+      records += 1;
+      columns = unionColumns(columns, columnsOfExample(record.value));
+      anyBatchSize ||= record.value.batchSize !== undefined;
+      first ??= record;
+      const at = (field: string, message: string): Issue => ({ file: record.file, line: record.line, field, message });
+      if (record.value.type !== first.value.type) {
+        return at(
+          'type',
+          `is ${JSON.stringify(record.value.type ?? null)} but ${first.file}:${first.line} has ${JSON.stringify(first.value.type ?? null)}; ` +
+            'every record of a file must have the same type (the reference asserts one type per batch)',
+        );
+      }
+      const scored = first.value.posScores !== undefined;
+      if ((record.value.posScores !== undefined) !== scored) {
+        return at(
+          'pos_scores',
+          `${scored ? 'is missing' : 'is present'} but ${first.file}:${first.line} ${scored ? 'has' : 'has no'} teacher scores; ` +
+            'with knowledge distillation every record of a file must have scores, or none (the reference fails on partial scores)',
+        );
+      }
+      if (record.value.type === 'symmetric_clustering' && record.value.category === undefined) {
+        return at('category', 'is missing; symmetric_clustering records use their category as the in-context example answer');
+      }
+      return undefined;
+    },
+    summary(): FileSummary {
+      return { records, columns, type: first?.value.type, scored: first?.value.posScores !== undefined, anyBatchSize };
+    },
+  };
+};
