@@ -3,7 +3,7 @@
  * Here the custom stage keeps only English-only queries before sampling, and a second one measures
  * how much of each padded batch is padding.
  *
- *   npx tsx examples/customStage.ts
+ *   node --import ./lib/cli/register.mjs examples/customStage.ts   (or npx tsx …)
  */
 import { toArray } from 'ix/asynciterable';
 import { take } from 'ix/asynciterable/operators';

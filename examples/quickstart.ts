@@ -2,7 +2,7 @@
  * Quickstart (`npm start`): FlagEmbedding's bge-en-icl training batches on the project's sample
  * corpus, for both ranks of a 2-GPU run, with the shipped Mistral-7B tokenizer, offline.
  *
- *   npx tsx examples/quickstart.ts [steps]
+ *   npm start -- [steps]   (or: npx tsx examples/quickstart.ts [steps])
  */
 import { zip } from 'ix/asynciterable';
 import { take } from 'ix/asynciterable/operators';

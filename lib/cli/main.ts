@@ -25,18 +25,19 @@ type Environment = Readonly<Record<string, string | undefined>>;
  * @category constructors
  */
 export const distributedFromEnv = (env: Environment): { rank?: number; worldSize?: number } => {
-  const read = (name: string): number | undefined => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return undefined;
-    if (!/^\d+$/.test(raw)) throw new ConfigError(name, `environment variable must be a non-negative integer, got ${JSON.stringify(raw)}`);
-    return Number(raw);
-  };
-  const rank = read('RANK');
-  const worldSize = read('WORLD_SIZE');
+  const rank = envInteger(env, 'RANK');
+  const worldSize = envInteger(env, 'WORLD_SIZE');
   if ((rank === undefined) !== (worldSize === undefined)) {
     throw new ConfigError(rank === undefined ? 'RANK' : 'WORLD_SIZE', 'environment variable is missing while the other of RANK / WORLD_SIZE is set');
   }
   return rank === undefined ? {} : { rank, worldSize: worldSize! };
+};
+
+const envInteger = (env: Environment, name: string): number | undefined => {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `environment variable must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  return Number(raw);
 };
 
 /**
@@ -57,7 +58,12 @@ export const optionsFromArguments = (
   if (args.bad_records !== undefined && args.bad_records !== 'fail' && args.bad_records !== 'skip') {
     throw new ConfigError('bad_records', `must be fail or skip, got ${JSON.stringify(args.bad_records)}`);
   }
-  const distributed = args.rank === undefined && args.world_size === undefined ? distributedFromEnv(env) : {};
+  // Each from its flag, else from torchrun's variables (both of them, when neither flag is given).
+  // Each from its flag, else from torchrun's variables (which must come as a pair when neither flag is given).
+  const distributed =
+    args.rank === undefined && args.world_size === undefined
+      ? distributedFromEnv(env)
+      : { rank: envInteger(env, 'RANK'), worldSize: envInteger(env, 'WORLD_SIZE') };
   return {
     trainData: args.train_data,
     tokenizer,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { ReadonlyNonEmptyArray } from 'fp-ts/ReadonlyNonEmptyArray';
+import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 
 /**
  * Where a problem sits: a file, the 1-based line the record starts on, and the record's field

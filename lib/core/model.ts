@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ReadonlyNonEmptyArray } from 'fp-ts/ReadonlyNonEmptyArray';
+import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 
 /**
  * One training record, as FlagEmbedding reads it from a task file. Field names are camelCase

@@ -36,16 +36,13 @@ const canonical = (value: unknown): string =>
 
 /**
  * The fingerprint of a run's data: every task in order, with its files' content fingerprints, size,
- * batch size and flags.
+ * batch size and flags (not the paths).
  *
  * @category constructors
  */
 export const dataFingerprint = (tasks: ReadonlyArray<Task>): string =>
-  sha256(
-    canonical(
-      tasks.map((t) => ({ name: t.name, files: t.files, data: t.fingerprint, size: t.store.size, batchSize: t.batchSize, noInBatchNeg: t.noInBatchNeg, type: t.type ?? null })),
-    ),
-  );
+  // Contents, not paths: the same data mounted elsewhere (another machine, another rank) resumes.
+  sha256(canonical(tasks.map((t) => ({ data: t.fingerprint, size: t.store.size, batchSize: t.batchSize, noInBatchNeg: t.noInBatchNeg, type: t.type ?? null }))));
 
 /**
  * The fingerprint of the options that shape the output (pass only those; not rank, report or
@@ -80,7 +77,7 @@ export const checkResumeState = (state: ResumeState, fingerprint: ResumeState['f
   if (differs.length > 0) {
     const what = { data: 'the data (task files, their contents, or how they group into tasks)', config: 'the configuration', tokenizer: 'the tokenizer' };
     throw new ResumeError(
-      `the resume state was made with different ${differs.map((k) => what[k]).join(' and ')}; continuing would not reproduce the interrupted run (state fingerprints ${JSON.stringify(state.fingerprint)}, this run ${JSON.stringify(fingerprint)})`,
+      `the resume state does not fit this run: ${differs.map((k) => what[k]).join(' and ')} differ; continuing would not reproduce the interrupted run (state fingerprints ${JSON.stringify(state.fingerprint)}, this run ${JSON.stringify(fingerprint)})`,
     );
   }
 };

@@ -41,9 +41,38 @@ const columnsOfExample = (e: Example): DatasetColumns => ({
   negScores: e.negScores !== undefined,
 });
 
+const at = (record: Located<Example>, field: string, message: string): Issue => ({ file: record.file, line: record.line, field, message });
+
+const clusteringIssue = (record: Located<Example>): Issue | undefined =>
+  record.value.type === 'symmetric_clustering' && record.value.category === undefined
+    ? at(record, 'category', 'is missing; symmetric_clustering records use their category as the in-context example answer')
+    : undefined;
+
+/** What makes `record` unfit to share a task with `first`. */
+const issueAgainst = (first: Located<Example>, record: Located<Example>): Issue | undefined => {
+  if (record.value.type !== first.value.type) {
+    return at(
+      record,
+      'type',
+      `is ${JSON.stringify(record.value.type ?? null)} but ${first.file}:${first.line} has ${JSON.stringify(first.value.type ?? null)}; ` +
+        'every record of a file must have the same type (the reference asserts one type per batch)',
+    );
+  }
+  const scored = first.value.posScores !== undefined;
+  if ((record.value.posScores !== undefined) !== scored) {
+    return at(
+      record,
+      'pos_scores',
+      `${scored ? 'is missing' : 'is present'} but ${first.file}:${first.line} ${scored ? 'has' : 'has no'} teacher scores; ` +
+        'with knowledge distillation every record of a file must have scores, or none (the reference fails on partial scores)',
+    );
+  }
+  return clusteringIssue(record);
+};
+
 /**
  * An accumulator of a file's {@link FileSummary}: `add` each record in file order (it returns the
- * first problem it finds, if any), then `summary()`.
+ * record's problem, if any, and then leaves the record out of the summary), then `summary()`.
  *
  * **Details**: the reference asserts one type per batch and fails on partial teacher scores, and
  * batches come from one task, so every record of a file must share the first record's `type` and
@@ -64,29 +93,13 @@ export const fileSummary = () => {
   let anyBatchSize = false;
   return {
     add(record: Located<Example>): Issue | undefined {
+      // A record with an issue is not counted: a caller that skips it must get the summary of the rest.
+      const issue = first === undefined ? clusteringIssue(record) : issueAgainst(first, record);
+      if (issue !== undefined) return issue;
       records += 1;
       columns = unionColumns(columns, columnsOfExample(record.value));
       anyBatchSize ||= record.value.batchSize !== undefined;
       first ??= record;
-      const at = (field: string, message: string): Issue => ({ file: record.file, line: record.line, field, message });
-      if (record.value.type !== first.value.type) {
-        return at(
-          'type',
-          `is ${JSON.stringify(record.value.type ?? null)} but ${first.file}:${first.line} has ${JSON.stringify(first.value.type ?? null)}; ` +
-            'every record of a file must have the same type (the reference asserts one type per batch)',
-        );
-      }
-      const scored = first.value.posScores !== undefined;
-      if ((record.value.posScores !== undefined) !== scored) {
-        return at(
-          'pos_scores',
-          `${scored ? 'is missing' : 'is present'} but ${first.file}:${first.line} ${scored ? 'has' : 'has no'} teacher scores; ` +
-            'with knowledge distillation every record of a file must have scores, or none (the reference fails on partial scores)',
-        );
-      }
-      if (record.value.type === 'symmetric_clustering' && record.value.category === undefined) {
-        return at('category', 'is missing; symmetric_clustering records use their category as the in-context example answer');
-      }
       return undefined;
     },
     summary(): FileSummary {

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { apS } from 'fp-ts/Apply';
-import * as E from 'fp-ts/Either';
-import { pipe } from 'fp-ts/function';
-import * as RA from 'fp-ts/ReadonlyArray';
-import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray';
+import { apS } from 'fp-ts/lib/Apply.js';
+import * as E from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
+import * as RA from 'fp-ts/lib/ReadonlyArray.js';
+import * as RNEA from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import type { Issue } from '../core/errors.js';
 import type { Example, Provenance } from '../core/model.js';
 

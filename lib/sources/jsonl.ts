@@ -6,7 +6,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { createGunzip } from 'node:zlib';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { Issue } from '../core/errors.js';
 import type { Located } from '../core/model.js';
 import { recordSpans, type RecordSpan } from './recordSpans.js';

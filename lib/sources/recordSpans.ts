@@ -65,6 +65,7 @@ export async function* recordSpans(chunks: AsyncIterable<Buffer | string>): Asyn
   let depth = 0;
   let inString = false;
   let escaped = false;
+  let afterComma = false; // array mode: the last top-level token was a comma
 
   const take = (end: number): RecordSpan => {
     // Trailing blanks (a \r, spaces) are left out of a line's record.
@@ -144,9 +145,16 @@ export async function* recordSpans(chunks: AsyncIterable<Buffer | string>): Asyn
       else if (b === 0x5b || b === 0x7b) depth++;
       else if (b === 0x5d || b === 0x7d) {
         if (depth === 1) {
+          if (b === 0x7d) {
+            yield { line, message: 'a } where the JSON array should close' };
+            return;
+          }
           if (start >= 0) {
             pieces.push(chunk.subarray(from, i));
             yield take(offset + i);
+          } else if (afterComma) {
+            yield { line, message: 'a comma before the closing ] of the JSON array' };
+            return;
           }
           mode = 'after';
         }
@@ -158,7 +166,10 @@ export async function* recordSpans(chunks: AsyncIterable<Buffer | string>): Asyn
         }
         pieces.push(chunk.subarray(from, i));
         yield take(offset + i);
+        afterComma = true;
+        continue;
       }
+      if (depth >= 1 && !isBlank(b)) afterComma = false;
     }
     // Keep the unfinished record's bytes of this chunk.
     if (start >= 0) pieces.push(chunk.subarray(from));

@@ -5,8 +5,8 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as E from 'fp-ts/Either';
-import type { ReadonlyNonEmptyArray } from 'fp-ts/ReadonlyNonEmptyArray';
+import * as E from 'fp-ts/lib/Either.js';
+import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import { defer, type AsyncIterableX } from 'ix/asynciterable';
 import { ConfigError, type Issue } from '../core/errors.js';
 import type { Example, Located, TaskFileOrigin } from '../core/model.js';

@@ -6,12 +6,12 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { homedir, hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { finished } from 'node:stream/promises';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { InvariantError, RecordError, type Issue } from '../core/errors.js';
 import type { Example, FileSummary, Located, RecordMeta, RecordStore } from '../core/model.js';
 import { decodeExample } from '../schema/record.js';
@@ -21,7 +21,7 @@ import { openTaskFile, parseSpan } from './jsonl.js';
 import { recordSpans } from './recordSpans.js';
 
 /** Bump when the layout or the meaning of an index changes: old caches are then rebuilt. */
-const INDEX_VERSION = 1;
+const INDEX_VERSION = 2;
 const MAGIC = 'LRDI';
 
 /**
@@ -62,6 +62,8 @@ export interface TaskFileIndex {
   readonly file: string;
   /** Where the records' bytes are: the file itself, or a decompressed copy of a `.gz` file. */
   readonly dataFile: string;
+  /** `dataFile`'s size and modification time when indexed: reads check them, so a changed file is an error. */
+  readonly dataStat: { readonly size: number; readonly mtimeMs: number };
   /** SHA-256 of the file's bytes. */
   readonly fingerprint: string;
   readonly summary: FileSummary;
@@ -70,10 +72,14 @@ export interface TaskFileIndex {
   readonly columns: IndexColumns;
 }
 
-/** Columnar per-record data: a few typed arrays instead of millions of objects. */
+/**
+ * Columnar per-record data: a few typed arrays instead of millions of objects. Columns that would
+ * only repeat the obvious are stored empty: `record` when it is the position (no record skipped),
+ * `posStart` when every record has one positive, `trainGroupSize` / `batchSize` when no record sets them.
+ */
 interface IndexColumns {
   readonly start: Float64Array;
-  readonly end: Float64Array;
+  readonly length: Uint32Array;
   readonly line: Int32Array;
   readonly record: Int32Array;
   /** `positiveLength.subarray(posStart[i], posStart[i + 1])` are record i's positive lengths. */
@@ -87,7 +93,7 @@ interface IndexColumns {
 
 const COLUMN_TYPES = {
   start: Float64Array,
-  end: Float64Array,
+  length: Uint32Array,
   line: Int32Array,
   record: Int32Array,
   posStart: Int32Array,
@@ -97,11 +103,12 @@ const COLUMN_TYPES = {
   batchSize: Int32Array,
 } as const;
 type ColumnName = keyof typeof COLUMN_TYPES;
+type Column = InstanceType<(typeof COLUMN_TYPES)[ColumnName]>;
 const COLUMN_NAMES = Object.keys(COLUMN_TYPES) as ColumnName[];
 
 /** Growable typed columns for the build pass. */
 class ColumnBuilder {
-  private readonly data = new Map<ColumnName, { array: Float64Array | Int32Array; length: number }>();
+  private readonly data = new Map<ColumnName, { array: Column; length: number }>();
   constructor() {
     for (const name of COLUMN_NAMES) this.data.set(name, { array: new COLUMN_TYPES[name](1024), length: 0 });
   }
@@ -115,7 +122,14 @@ class ColumnBuilder {
     c.array[c.length++] = value;
   }
   finish(): IndexColumns {
-    return Object.fromEntries(COLUMN_NAMES.map((n) => [n, this.data.get(n)!.array.slice(0, this.data.get(n)!.length)])) as unknown as IndexColumns;
+    const column = (n: ColumnName) => this.data.get(n)!.array.slice(0, this.data.get(n)!.length);
+    const columns = Object.fromEntries(COLUMN_NAMES.map((n) => [n, column(n)])) as unknown as Record<ColumnName, Column>;
+    const empty = (n: ColumnName) => new COLUMN_TYPES[n](0);
+    if (columns.record.every((r, i) => r === i)) columns.record = empty('record');
+    if (columns.posStart.every((p, i) => p === i)) columns.posStart = empty('posStart');
+    if (columns.trainGroupSize.every((x) => x === 0)) columns.trainGroupSize = empty('trainGroupSize');
+    if (columns.batchSize.every((x) => x === 0)) columns.batchSize = empty('batchSize');
+    return columns as unknown as IndexColumns;
   }
 }
 
@@ -212,7 +226,7 @@ const buildIndex = async (
         continue;
       }
       builder.push('start', span.start);
-      builder.push('end', span.end);
+      builder.push('length', span.end - span.start);
       builder.push('line', span.line);
       builder.push('record', span.record);
       for (const p of record.value.pos) builder.push('positiveLength', codePointLength(p));
@@ -249,7 +263,7 @@ const decodeIndex = (buffer: Buffer): { header: Header; columns: IndexColumns } 
   const header = JSON.parse(buffer.toString('utf8', 8, 8 + length)) as Header;
   let at = 8 + length;
   at += (8 - (at % 8)) % 8;
-  const columns: Partial<Record<ColumnName, Float64Array | Int32Array>> = {};
+  const columns: Partial<Record<ColumnName, Column>> = {};
   for (const name of COLUMN_NAMES) {
     const Type = COLUMN_TYPES[name];
     const n = header.lengths[name];
@@ -261,6 +275,11 @@ const decodeIndex = (buffer: Buffer): { header: Header; columns: IndexColumns } 
     at += bytes + ((8 - (bytes % 8)) % 8);
   }
   return { header, columns: columns as unknown as IndexColumns };
+};
+
+const statOf = async (path: string): Promise<{ size: number; mtimeMs: number }> => {
+  const s = await stat(path);
+  return { size: s.size, mtimeMs: s.mtimeMs };
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -278,14 +297,35 @@ const isAlive = (pid: number): boolean => {
  * Holds `lockFile` while `work` runs, so that one process on the machine builds an index while
  * the others wait for it. A lock whose process is gone is taken over.
  */
+/** A lock older than this is taken over whatever it says (a build never takes this long; pids get reused). */
+const LOCK_MAX_AGE_MS = 2 * 60 * 60 * 1000;
+/** An empty lock (its process died between creating and writing it) is taken over after this. */
+const LOCK_EMPTY_GRACE_MS = 1000;
+
+/** Whether a lock can be taken over: its process is gone, it was never written, or it is very old. */
+const isStale = async (lockFile: string): Promise<boolean> => {
+  const info = await stat(lockFile).catch(() => null);
+  if (info === null) return false; // gone: just try again
+  const age = Date.now() - info.mtimeMs;
+  const [pid, host] = (await readFile(lockFile, 'utf8').catch(() => '')).trim().split(/\s+/);
+  const holder = Number(pid);
+  if (!Number.isSafeInteger(holder) || holder <= 0) return age > LOCK_EMPTY_GRACE_MS;
+  // A lock from another machine (a shared cache folder) cannot be checked for life: only its age counts.
+  if ((host === undefined || host === hostname()) && holder !== process.pid && !isAlive(holder)) return true;
+  return age > LOCK_MAX_AGE_MS;
+};
+
+/**
+ * Holds `lockFile` while `work` runs, so that one process on the machine builds an index while
+ * the others wait for it. A stale lock ({@link isStale}) is taken over.
+ */
 const withLock = async <A>(lockFile: string, ready: () => Promise<A | null>, work: () => Promise<A>): Promise<A> => {
   for (;;) {
     try {
-      await writeFile(lockFile, `${process.pid}\n`, { flag: 'wx' });
+      await writeFile(lockFile, `${process.pid} ${hostname()}\n`, { flag: 'wx' });
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const holder = Number((await readFile(lockFile, 'utf8').catch(() => '')).trim());
-      if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid && !isAlive(holder)) {
+      if (await isStale(lockFile)) {
         await rm(lockFile, { force: true });
         continue;
       }
@@ -339,7 +379,7 @@ export const loadTaskFileIndex = async (file: string, rawOptions: IndexOptions =
   if (cacheDir === null) {
     const dataFile = gz ? join(await mkdtempFolder(), 'data') : null;
     const { columns, summary, fingerprint, skipped } = await buildIndex(file, options, dataFile);
-    return { index: { file, dataFile: dataFile ?? file, fingerprint, summary, skipped, columns }, cached: false };
+    return { index: { file, dataFile: dataFile ?? file, dataStat: await statOf(dataFile ?? file), fingerprint, summary, skipped, columns }, cached: false };
   }
   await mkdir(cacheDir, { recursive: true });
   const key = cacheKey(file, options);
@@ -360,7 +400,8 @@ export const loadTaskFileIndex = async (file: string, rawOptions: IndexOptions =
       header.probe === probe &&
       (dataFile === null || (await stat(dataFile).then((s) => s.size === header.dataSize, () => false)));
     if (!fresh) return null;
-    return { index: { file, dataFile: dataFile ?? file, fingerprint: header.fingerprint, summary: header.summary, skipped: header.skipped, columns }, cached: true };
+    const dataStat = dataFile === null ? { size: info.size, mtimeMs: info.mtimeMs } : await statOf(dataFile);
+    return { index: { file, dataFile: dataFile ?? file, dataStat, fingerprint: header.fingerprint, summary: header.summary, skipped: header.skipped, columns }, cached: true };
   };
 
   return (
@@ -391,14 +432,31 @@ export const loadTaskFileIndex = async (file: string, rawOptions: IndexOptions =
     if (tmpData !== null) await rename(tmpData, dataFile!);
     await rename(tmpIndex, indexFile);
     return {
-      index: { file, dataFile: dataFile ?? file, fingerprint: built.fingerprint, summary: built.summary, skipped: built.skipped, columns: built.columns },
+      index: {
+        file,
+        dataFile: dataFile ?? file,
+        dataStat: dataFile === null ? { size: info.size, mtimeMs: info.mtimeMs } : await statOf(dataFile),
+        fingerprint: built.fingerprint,
+        summary: built.summary,
+        skipped: built.skipped,
+        columns: built.columns,
+      },
       cached: false,
     };
     })
   );
 };
 
-const mkdtempFolder = (): Promise<string> => mkdtemp(join(tmpdir(), 'llm-retriever-data-'));
+/** Decompressed copies made without a cache live in temporary folders removed when the process exits. */
+const temporaryFolders: string[] = [];
+const mkdtempFolder = async (): Promise<string> => {
+  const folder = await mkdtemp(join(tmpdir(), 'llm-retriever-data-'));
+  if (temporaryFolders.length === 0) process.once('exit', () => temporaryFolders.forEach((f) => rmSync(f, { recursive: true, force: true })));
+  temporaryFolders.push(folder);
+  return folder;
+};
+
+const recordOf = (columns: IndexColumns, position: number): number => (columns.record.length === 0 ? position : columns.record[position]!);
 
 /**
  * A store over an indexed task file: metadata from the index, records read from disk by position.
@@ -421,14 +479,15 @@ export class IndexedStore implements RecordStore {
   meta(position: number): RecordMeta {
     this.check(position);
     const { columns } = this.index;
+    const [from, to] = columns.posStart.length === 0 ? [position, position + 1] : [columns.posStart[position]!, columns.posStart[position + 1]!];
     return {
       file: this.index.file,
       line: columns.line[position]!,
-      record: columns.record[position]!,
-      positiveLengths: Array.from(columns.positiveLength.subarray(columns.posStart[position]!, columns.posStart[position + 1]!)),
+      record: recordOf(columns, position),
+      positiveLengths: Array.from(columns.positiveLength.subarray(from, to)),
       negatives: columns.negatives[position]!,
-      trainGroupSize: columns.trainGroupSize[position]! || undefined,
-      batchSize: columns.batchSize[position]! || undefined,
+      trainGroupSize: columns.trainGroupSize[position] || undefined,
+      batchSize: columns.batchSize[position] || undefined,
     };
   }
   async read(positions: ReadonlyArray<number>): Promise<ReadonlyArray<Located<Example>>> {
@@ -436,13 +495,19 @@ export class IndexedStore implements RecordStore {
     const { columns, file, dataFile } = this.index;
     const handle = await open(dataFile, 'r');
     try {
+      const now = await handle.stat();
+      if (now.size !== this.index.dataStat.size || now.mtimeMs !== this.index.dataStat.mtimeMs) {
+        throw new RecordError([
+          { file, line: 1, message: `changed since it was indexed (size ${this.index.dataStat.size} → ${now.size}, modified ${new Date(now.mtimeMs).toISOString()}); run again to re-index it` },
+        ]);
+      }
       return await Promise.all(
         positions.map(async (position): Promise<Located<Example>> => {
           const start = columns.start[position]!;
-          const length = columns.end[position]! - start;
+          const length = columns.length[position]!;
           const bytes = Buffer.alloc(length);
           const { bytesRead } = await handle.read(bytes, 0, length, start);
-          const at = { file, line: columns.line[position]!, record: columns.record[position]! };
+          const at = { file, line: columns.line[position]!, record: recordOf(columns, position) };
           const parsed = bytesRead === length ? parseSpan(file, { ...at, start, end: start + length, bytes }) : null;
           const decoded = parsed !== null && E.isRight(parsed) ? decodeExample(parsed.right.value, at, this.options) : null;
           if (decoded === null || E.isLeft(decoded)) {

@@ -1,5 +1,5 @@
-import * as E from 'fp-ts/Either';
-import type { ReadonlyNonEmptyArray } from 'fp-ts/ReadonlyNonEmptyArray';
+import * as E from 'fp-ts/lib/Either.js';
+import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import type { Issue } from '../core/errors.js';
 import { operator, type Op } from '../core/operator.js';
 import type { ReportSink } from '../core/report.js';

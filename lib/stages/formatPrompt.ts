@@ -1,4 +1,4 @@
-import type { ReadonlyNonEmptyArray } from 'fp-ts/ReadonlyNonEmptyArray';
+import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import { ConfigError, RecordError } from '../core/errors.js';
 import type { Example, Located, PromptedBatch, SampledBatch, Task } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';

@@ -1,5 +1,5 @@
-import * as RNEA from 'fp-ts/ReadonlyNonEmptyArray';
-import type { ReadonlyNonEmptyArray } from 'fp-ts/ReadonlyNonEmptyArray';
+import * as RNEA from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
+import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import { ConfigError } from '../core/errors.js';
 import type { PaddedBatch, PaddedTensor, TokenizedBatch } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';

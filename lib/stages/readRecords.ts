@@ -1,4 +1,4 @@
-import type { ReadonlyNonEmptyArray } from 'fp-ts/ReadonlyNonEmptyArray';
+import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import type { Example, LocalBatch, LocalSlice, Located, ReplaySlice } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';
 

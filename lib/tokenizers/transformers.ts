@@ -397,16 +397,6 @@ const specialIdsOf = (spec: unknown, where: string): SpecialIds => {
 // Fingerprint
 // ------------------------------------------------------------------------------------------------
 
-/** JSON with object keys sorted at every depth, so equal values give equal text. */
-const canonicalJson = (value: unknown): string => {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (isObject(value)) {
-    const keys = Object.keys(value).sort();
-    return `{${keys.filter((k) => value[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-};
-
 /** Bumped whenever this adapter's semantics change, so that saved states refuse the old ones. */
 const ADAPTER_VERSION = 1;
 
@@ -482,23 +472,22 @@ export const tokenizerFromFiles = (files: TokenizerFiles, options: LoadTokenizer
     throw new TokenizerError(`tokenizer.json: transformers.js cannot build it: ${e instanceof Error ? e.message : String(e)}`);
   }
 
+  // Hashed piece by piece (a 2 MB tokenizer.json is not built into one canonical string): the same
+  // folder and options always give the same text, which is all a fingerprint needs.
   const fingerprint = createHash('sha256')
+    .update(JSON.stringify({ adapter: ADAPTER_VERSION, options: opts }))
     .update(
-      canonicalJson({
-        adapter: ADAPTER_VERSION,
-        tokenizer: json,
-        config: {
-          tokenizer_class: setup.className,
-          bos_token: setup.bosToken,
-          eos_token: setup.eosToken,
-          unk_token: setup.unkToken,
-          pad_token: setup.padToken,
-          add_bos_token: setup.addBosToken,
-          clean_up_tokenization_spaces: setup.cleanUpTokenizationSpaces,
-        },
-        options: opts,
+      JSON.stringify({
+        tokenizer_class: setup.className,
+        bos_token: setup.bosToken,
+        eos_token: setup.eosToken,
+        unk_token: setup.unkToken,
+        pad_token: setup.padToken,
+        add_bos_token: setup.addBosToken,
+        clean_up_tokenization_spaces: setup.cleanUpTokenizationSpaces,
       }),
     )
+    .update(JSON.stringify(json))
     .digest('hex');
 
   const encodeOne = (text: string, index: number): ReadonlyArray<number> => {

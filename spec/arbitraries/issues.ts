@@ -1,6 +1,6 @@
 /** Streams of decoded records and bad records (issue lists), for the issue-policy stages. */
-import * as E from 'fp-ts/Either';
-import type { ReadonlyNonEmptyArray } from 'fp-ts/ReadonlyNonEmptyArray';
+import * as E from 'fp-ts/lib/Either.js';
+import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import fc from 'fast-check';
 import type { Issue } from '../../lib/core/errors.js';
 

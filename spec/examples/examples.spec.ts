@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 
 const run = async (file: string, ...args: string[]) =>
-  promisify(execFile)(process.execPath, ['--import', 'tsx', file, ...args], { maxBuffer: 1 << 26 });
+  promisify(execFile)(process.execPath, ['--import', './lib/cli/register.mjs', file, ...args], { maxBuffer: 1 << 26 });
 
 describe('examples', () => {
   it('quickstart prints, per step and rank, the task, counts, shapes and the decoded first query', async () => {

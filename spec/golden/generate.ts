@@ -3,7 +3,7 @@
  * ../shared/oracle, set up per its README) on every configuration of configs.json, for every rank,
  * and writes <name>.rank<r>.jsonl.gz here. Not part of `npm test`; run it by hand:
  *
- *   npx tsx spec/golden/generate.ts [name ...]
+ *   node --import ./lib/cli/register.mjs spec/golden/generate.ts [name ...]
  *
  * Environment: ORACLE_PYTHON (default /tmp/oracle-venv/bin/python), ORACLE_SCRIPT (default
  * ../shared/oracle/run_ref.py).

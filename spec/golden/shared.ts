@@ -1,7 +1,7 @@
 /**
  * Parity on ../shared's real data (FlagEmbedding's own example files), which must not be copied
  * into this repository: only per-step, per-field SHA-256 digests of the oracle's output are kept
- * (shared-digests.json). `npx tsx spec/golden/shared.ts` regenerates them with the oracle;
+ * (shared-digests.json). `node --import ./lib/cli/register.mjs spec/golden/shared.ts` regenerates them with the oracle;
  * shared.spec.ts compares our `dump` against them whenever ../shared is present.
  */
 import { createHash } from 'node:crypto';

@@ -2,7 +2,7 @@
  * Stage inputs built by hand (tasks, task files, local batches), for the example-based specs of
  * single stages: small enough to reason about, with every field a test may want to pin.
  */
-import type { ReadonlyNonEmptyArray } from 'fp-ts/ReadonlyNonEmptyArray';
+import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import { RecordError } from '../../lib/core/errors.js';
 import type { DatasetColumns, Example, GlobalBatch, LocalBatch, Located, ResumeState, Task, TaskFile, TaskFileOrigin } from '../../lib/core/model.js';
 import { memoryStore } from '../../lib/core/store.js';

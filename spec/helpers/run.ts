@@ -16,11 +16,14 @@ const sink = (chunks: string[]) =>
     },
   });
 
-/** `llm-retriever-data <argv>`, in this process. */
-export const runCli = async (argv: ReadonlyArray<string>): Promise<CliRun> => {
+/**
+ * `llm-retriever-data <argv>`, in this process. `env` is what the command sees as its environment
+ * (torchrun's `RANK` / `WORLD_SIZE`); without it, an empty one (never this process's).
+ */
+export const runCli = async (argv: ReadonlyArray<string>, env?: Readonly<Record<string, string | undefined>>): Promise<CliRun> => {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, { stdout: sink(out), stderr: sink(err) });
+  const code = await main(argv, { stdout: sink(out), stderr: sink(err), ...(env === undefined ? {} : { env }) });
   return { code, stdout: out.join(''), stderr: err.join('') };
 };
 

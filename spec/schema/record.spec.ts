@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import type { Issue } from '../../lib/core/errors.js';
 import type { Example, Provenance } from '../../lib/core/model.js';
 import { decodeExample } from '../../lib/schema/record.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { toArray } from 'ix/asynciterable';
 import type { Issue } from '../../lib/core/errors.js';
 import type { Located } from '../../lib/core/model.js';

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import * as E from 'fp-ts/Either';
+import * as E from 'fp-ts/lib/Either.js';
 import { toArray } from 'ix/asynciterable';
 import { take } from 'ix/asynciterable/operators';
 import { ConfigError } from '../../lib/core/errors.js';

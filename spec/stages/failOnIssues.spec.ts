@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
-import * as E from 'fp-ts/Either';
-import type { ReadonlyNonEmptyArray } from 'fp-ts/ReadonlyNonEmptyArray';
+import * as E from 'fp-ts/lib/Either.js';
+import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import fc from 'fast-check';
 import { from, toArray } from 'ix/asynciterable';
 import { RecordError, type Issue } from '../../lib/core/errors.js';

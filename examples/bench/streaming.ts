@@ -1,0 +1,141 @@
+/**
+ * Streaming benchmark (not a test): a generated corpus of ≥ 2 GB in ≥ 20 task files, bge-en-icl
+ * settings, one rank of 8. Prints one JSON line per measurement; each runs in its own process so that
+ * its peak RSS and timings are its own.
+ *
+ *   npm run bench:streaming [-- --out DIR] [-- --records_per_file N]
+ *
+ * Measures: index build (cold, then from the cache), time to the first batch, peak RSS while
+ * streaming, batches/s, and the time to resume at step 10,000 with a warm index.
+ */
+import { execFileSync } from 'node:child_process';
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { toArray } from 'ix/asynciterable';
+import { take } from 'ix/asynciterable/operators';
+import { readResumeState } from '../../lib/core/resume.js';
+import { flagEmbeddingBatches, type FlagEmbeddingOptions } from '../../lib/pipelines/flagEmbeddingIcl.js';
+import { planReport } from '../../lib/plan/planReport.js';
+import { indexTaskFiles } from '../../lib/sources/indexTaskFiles.js';
+import { loadDefaultTokenizer } from '../../lib/tokenizers/transformers.js';
+import { makeCorpus } from './corpus.js';
+
+const arg = (name: string, fallback: string): string => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : fallback;
+};
+const out = arg('out', join(tmpdir(), 'llm-retriever-data-bench', 'corpus-2g'));
+const cacheDir = arg('cache', join(tmpdir(), 'llm-retriever-data-bench', 'index-cache'));
+const recordsPerFile = Number(arg('records_per_file', '70000'));
+const RESUME_STEP = 10_000;
+const STREAM_STEPS = Number(arg('stream_steps', '200'));
+
+/** The corpus keeps the sample corpus's folders (retrieval/, sts/, …): each is a train_data entry. */
+const folders = (): string[] => readdirSync(out, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(out, d.name)).sort();
+
+const settings = async (): Promise<FlagEmbeddingOptions> => ({
+  trainData: folders(),
+  tokenizer: await loadDefaultTokenizer({ additionalSpecialTokens: ['<instruct>', '<query>', '<response>'] }),
+  seed: 42,
+  perDeviceTrainBatchSize: 16,
+  worldSize: 8,
+  rank: 3,
+  trainGroupSize: 8,
+  queryMaxLen: 2048,
+  passageMaxLen: 512,
+  padToMultipleOf: 8,
+  queryInstructionFormat: '<instruct>{}\n<query>{}',
+  iclSuffixStr: '\n<response>',
+  knowledgeDistillation: true,
+  exampleQueryMaxLen: 256,
+  examplePassageMaxLen: 256,
+  indexCacheDir: cacheDir,
+});
+
+const rssMB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
+
+/** One measurement, in this process. */
+const phase = async (name: string): Promise<Record<string, unknown>> => {
+  const t0 = process.hrtime.bigint();
+  switch (name) {
+    case 'index-cold':
+    case 'index-warm': {
+      const files = await toArray(indexTaskFiles(folders(), { knowledgeDistillation: true, indexCacheDir: cacheDir }));
+      const s = seconds(t0);
+      const records = files.reduce((n, f) => n + f.store.size, 0);
+      return { seconds: s, files: files.length, records, peak_rss_mb: rssMB() };
+    }
+    case 'first-batch': {
+      const options = await settings();
+      const t1 = process.hrtime.bigint();
+      await toArray(flagEmbeddingBatches(options).pipe(take(1)));
+      return { seconds_from_start: seconds(t0), seconds_pipeline: seconds(t1), peak_rss_mb: rssMB() };
+    }
+    case 'stream': {
+      const options = await settings();
+      const t1 = process.hrtime.bigint();
+      let tokens = 0;
+      let first = 0;
+      let n = 0;
+      for await (const b of flagEmbeddingBatches(options).pipe(take(STREAM_STEPS))) {
+        if (n++ === 0) first = seconds(t1);
+        if (b.padded.kind === 'whole') tokens += [...b.padded.queries.attentionMask, ...b.padded.passages.attentionMask].reduce((s, r) => s + r.reduce((a, x) => a + x, 0), 0);
+      }
+      const s = seconds(t1) - first;
+      return { steps: n, batches_per_s: (n - 1) / s, out_tokens_per_s: tokens / seconds(t1), peak_rss_mb: rssMB() };
+    }
+    case 'make-state': {
+      const options = await settings();
+      const [batch] = await toArray(flagEmbeddingBatches(options).pipe(take(1)));
+      const plan = await planReport(options.trainData, options);
+      const state = {
+        ...batch!.resume,
+        globalStep: RESUME_STEP,
+        epoch: Math.floor(RESUME_STEP / plan.stepsPerEpoch),
+        step: RESUME_STEP % plan.stepsPerEpoch,
+      };
+      writeFileSync(join(cacheDir, 'resume.json'), JSON.stringify(state));
+      return { steps_per_epoch: plan.stepsPerEpoch, state: { epoch: state.epoch, step: state.step } };
+    }
+    case 'resume': {
+      const options = await settings();
+      const resumeFrom = await readResumeState(join(cacheDir, 'resume.json'));
+      const t1 = process.hrtime.bigint();
+      const [batch] = await toArray(flagEmbeddingBatches({ ...options, resumeFrom }).pipe(take(1)));
+      return { resumed_at: batch!.globalStep, seconds_from_start: seconds(t0), seconds_pipeline: seconds(t1), peak_rss_mb: rssMB() };
+    }
+    default:
+      throw new Error(`unknown phase ${name}`);
+  }
+};
+
+const self = fileURLToPath(import.meta.url);
+const run = (name: string): Record<string, unknown> => {
+  const line = execFileSync(process.execPath, ['--import', new URL('../../lib/cli/register.mjs', import.meta.url).href, self, '--phase', name, '--out', out, '--cache', cacheDir, '--stream_steps', String(STREAM_STEPS)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 24,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return JSON.parse(line.trim().split('\n').pop()!) as Record<string, unknown>;
+};
+
+if (process.argv.includes('--phase')) {
+  console.log(JSON.stringify(await phase(arg('phase', ''))));
+} else {
+  const t0 = process.hrtime.bigint();
+  const corpus = await makeCorpus({ source: 'examples/data', out, recordsPerFile, filesPerSource: 2, exclude: ['untyped'] });
+  const gb = corpus.bytes / 1e9;
+  console.log(JSON.stringify({ corpus: out, files: corpus.files.length, gb: Number(gb.toFixed(3)), generate_s: seconds(t0) }));
+  rmSync(cacheDir, { recursive: true, force: true });
+  const cold = run('index-cold');
+  console.log(JSON.stringify({ phase: 'index-cold', ...cold, mb_per_s: (corpus.bytes / 1e6) / (cold['seconds'] as number) }));
+  const warm = run('index-warm');
+  console.log(JSON.stringify({ phase: 'index-warm', ...warm, mb_per_s: (corpus.bytes / 1e6) / (warm['seconds'] as number) }));
+  console.log(JSON.stringify({ phase: 'first-batch (warm index)', ...run('first-batch') }));
+  console.log(JSON.stringify({ phase: 'stream (warm index)', ...run('stream') }));
+  console.log(JSON.stringify({ phase: 'make-state', ...run('make-state') }));
+  for (let i = 0; i < 3; i++) console.log(JSON.stringify({ phase: `resume at step ${RESUME_STEP} (warm index), run ${i + 1}`, ...run('resume') }));
+}
