@@ -47,6 +47,9 @@ export const ARGUMENTS = {
   index_cache: { kind: 'path', help: "where task-file indexes are cached (default ~/.cache/llm-retriever-data; 'none': no cache)" },
   bad_records: { kind: 'text', help: "'fail' (default): stop at the first bad record; 'skip': leave bad records out and report them" },
   prefetch: { kind: 'int', help: 'batches read ahead (default 2; output is the same for any value)' },
+  concurrency: { kind: 'int', help: 'batches built at once in this thread (default 1; 4 pays with the native backend; output is the same)' },
+  workers: { kind: 'int', help: 'worker threads for texts and tokens (default 0: all in the main thread; output is the same)' },
+  tokenizer_backend: { kind: 'text', help: "'js' (default: transformers.js) or 'native' (HF's Rust tokenizers, optional package @anush008/tokenizers); same output" },
   json: { kind: 'bool', help: 'plan: print JSON instead of text' },
 } as const satisfies Record<string, Spec>;
 

@@ -92,6 +92,8 @@ export const optionsFromArguments = (
     ...(args.index_cache === undefined ? {} : { indexCacheDir: args.index_cache === 'none' ? null : args.index_cache }),
     ...(args.bad_records === undefined ? {} : { badRecords: args.bad_records }),
     ...(args.prefetch === undefined ? {} : { prefetch: args.prefetch }),
+    ...(args.workers === undefined ? {} : { workers: args.workers }),
+    ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
   };
 };
 
@@ -131,11 +133,15 @@ const write = (out: Writable, text: string): Promise<void> =>
   });
 
 /** Loads the tokenizer an argument list names, set up as FlagEmbedding's ICL runner does. */
-export const tokenizerFromArguments = (args: ParsedArguments) =>
-  loadTokenizer(args.tokenizer ?? defaultTokenizerDir(), {
+export const tokenizerFromArguments = (args: ParsedArguments) => {
+  const backend = args.tokenizer_backend ?? 'js';
+  if (backend !== 'js' && backend !== 'native') throw new ConfigError('tokenizer_backend', `must be js or native, got ${JSON.stringify(backend)}`);
+  return loadTokenizer(args.tokenizer ?? defaultTokenizerDir(), {
     additionalSpecialTokens: args.additional_special_tokens ?? [],
     addEosToken: true,
+    backend,
   });
+};
 
 const dump = async (args: ParsedArguments, out: Writable, env: Environment): Promise<void> => {
   const resumeFrom: ResumeState | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);

@@ -10,16 +10,17 @@ import type { ReportSink } from '../core/report.js';
 import { configFingerprint } from '../core/resume.js';
 import { indexTaskFiles, type IndexTaskFilesOptions } from '../sources/indexTaskFiles.js';
 import type { SourcedExample } from '../sources/taskFiles.js';
-import { augmentIcl, type AugmentIclOptions } from '../stages/augmentIcl.js';
+import { mapConcurrent } from '../core/mapConcurrent.js';
+import type { AugmentIclOptions } from '../stages/augmentIcl.js';
+import { workerBatches } from '../workers/workerBatches.js';
+import { batchBuilder } from './batchBuilder.js';
 import { epochShuffle, type EpochShuffleOptions } from '../stages/epochShuffle.js';
-import { formatPrompt, type FormatPromptOptions } from '../stages/formatPrompt.js';
+import type { FormatPromptOptions } from '../stages/formatPrompt.js';
 import { groupByTask, type GroupByTaskOptions } from '../stages/groupByTask.js';
-import { pad } from '../stages/pad.js';
 import { prefetch } from '../stages/prefetch.js';
 import { readRecords } from '../stages/readRecords.js';
 import { sampleGroup, type SampleGroupOptions } from '../stages/sampleGroup.js';
 import { shardByRank, type ShardOptions } from '../stages/shardByRank.js';
-import { tokenize } from '../stages/tokenize.js';
 import { toTaskFiles } from '../stages/toTaskFiles.js';
 import type { TokenizerPort } from '../tokenizers/port.js';
 
@@ -48,6 +49,17 @@ export interface FlagEmbeddingOptions
   readonly subBatchSize?: number | null;
   /** Batches read ahead, after reading records and after padding (output is the same for any value). Default: 2. */
   readonly prefetch?: number;
+  /**
+   * Worker threads that build texts, ids and tensors (`formatPrompt` … `pad`) for several batches
+   * at once; 0 keeps everything in this thread. Output is the same for any value. Default: 0.
+   */
+  readonly workers?: number;
+  /**
+   * Batches whose texts and tensors are built at once in this thread: their tokenizer calls overlap,
+   * which pays with the native backend (it computes on its own threads; 4 is a good value). Output is
+   * the same for any value. Default: 1.
+   */
+  readonly concurrency?: number;
   /** Receives every skip and drop (`fileSkipped`, `fileSubsampled`, `taskDropped`, `tailDropped`, `recordDropped`). */
   readonly report?: ReportSink;
 }
@@ -100,15 +112,14 @@ export const flagEmbeddingStages = (options: FlagEmbeddingOptions): Op<TaskFile,
   const read = readRecords();
   const readAhead = prefetch<LocalBatch | ReplaySlice>(options.prefetch ?? 2);
   const toSampled = sampleGroup(options);
-  const toPrompted = formatPrompt(options);
-  const toTexts = augmentIcl(options);
-  const toIds = tokenize(options);
-  const toPadded = pad({ ...options, padTokenId: options.tokenizer.padTokenId, paddingSide: options.tokenizer.paddingSide });
+  // Texts, ids and tensors: on worker threads, or here with several batches in flight.
+  const toTensors =
+    (options.workers ?? 0) > 0 ? workerBatches({ ...options, workers: options.workers! }) : mapConcurrent(options.concurrency ?? 1, batchBuilder(options));
   const tensorsAhead = prefetch<PaddedBatch>(options.prefetch ?? 2);
   return (files) =>
     from(files)
       .pipe(toTasks, toGlobalBatches, toSlices, read, readAhead)
-      .pipe(toSampled, toPrompted, toTexts, toIds, toPadded, tensorsAhead);
+      .pipe(toSampled, toTensors, tensorsAhead);
 };
 
 /**

@@ -1,7 +1,8 @@
 import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import { ConfigError, RecordError } from '../core/errors.js';
 import type { IclDraw, PromptedBatch, TextBatch } from '../core/model.js';
-import { operator, type Op } from '../core/operator.js';
+import { mapConcurrent, type Step } from '../core/mapConcurrent.js';
+import type { Op } from '../core/operator.js';
 import type { TokenizerPort } from '../tokenizers/port.js';
 import { SYMMETRIC_PASSAGE_TYPES } from './formatPrompt.js';
 
@@ -111,65 +112,77 @@ export const buildExamplePrefixes = async (
  */
 export const augmentIcl = (options: AugmentIclOptions): Op<PromptedBatch, TextBatch> => {
   const config = validateAugmentIclOptions(options);
+  return mapConcurrent(1, () => augmentIclStep(config));
+};
+
+/**
+ * {@link augmentIcl} for one batch. Each step computes the tokenizer's suffix and BOS ids once.
+ *
+ * @category stages
+ */
+export const augmentIclStep = (options: AugmentIclOptions): Step<PromptedBatch, TextBatch> => {
+  const config = validateAugmentIclOptions(options);
   const { tokenizer, iclSuffixStr } = config;
-  return operator(async function* (batches, signal) {
-    const encode = (texts: ReadonlyArray<string>) => tokenizer.encodeBatch(texts);
+  const encode = (texts: ReadonlyArray<string>) => tokenizer.encodeBatch(texts);
+  const cutAndDecode = async (texts: ReadonlyArray<string>, limit: number) =>
+    tokenizer.decodeBatch((await encode(texts)).map((ids) => ids.slice(0, limit)));
+  const specialCount = tokenizer.specialTokens.prefix.length + tokenizer.specialTokens.suffix.length;
+  const exampleLimit = config.queryMaxLen - config.exampleBudgetReserve;
+  let budgets: Promise<{ query: number; passage: number }> | null = null;
+  const budgetsOf = async () => {
     // The reference formats the token strings with an f-string, so a missing token reads "None".
     const [suffixIds, bosIds] = await encode([`${iclSuffixStr}${tokenizer.eosToken ?? 'None'}`, `${tokenizer.bosToken ?? 'None'}`]);
-    const queryBudget = config.queryMaxLen - bosIds!.length - suffixIds!.length;
-    const passageBudget = config.passageMaxLen - 1 - suffixIds!.length;
-    if (queryBudget < 1) throw new ConfigError('query_max_len', `${config.queryMaxLen} leaves no room for a query after BOS and the ICL suffix (${bosIds!.length + suffixIds!.length} tokens)`);
-    const specialCount = tokenizer.specialTokens.prefix.length + tokenizer.specialTokens.suffix.length;
-    const exampleLimit = config.queryMaxLen - config.exampleBudgetReserve;
-    const cutAndDecode = async (texts: ReadonlyArray<string>, limit: number) =>
-      tokenizer.decodeBatch((await encode(texts)).map((ids) => ids.slice(0, limit)));
+    const query = config.queryMaxLen - bosIds!.length - suffixIds!.length;
+    if (query < 1) throw new ConfigError('query_max_len', `${config.queryMaxLen} leaves no room for a query after BOS and the ICL suffix (${bosIds!.length + suffixIds!.length} tokens)`);
+    return { query, passage: config.passageMaxLen - 1 - suffixIds!.length };
+  };
 
-    for await (const batch of batches) {
-      signal?.throwIfAborted();
-      const type = batch.task.columns.type ? batch.task.type : undefined;
-      let passages: ReadonlyArray<ReadonlyArray<string>> = batch.passages;
-      if (type !== undefined && SYMMETRIC_PASSAGE_TYPES.has(type)) {
-        if (passageBudget < 1) throw new ConfigError('passage_max_len', `${config.passageMaxLen} leaves no room for a symmetric passage after the ICL suffix`);
-        const cut = await cutAndDecode(batch.passages.flat(), passageBudget);
-        passages = batch.passages.map((group, i) => group.map((_, j) => cut[i * batch.groupSize + j]! + iclSuffixStr));
-      }
-
-      let prefixes: ReadonlyArray<string> = batch.queries.map(() => '');
-      const icl = batch.icl;
-      if (icl !== null) {
-        const answers = batch.records.map((record, i) => {
-          if (type !== 'symmetric_clustering') return batch.groups[i]!.positive;
-          if (record.value.category === undefined) {
-            throw new RecordError([{ file: record.file, line: record.line, field: 'category', message: 'is missing; symmetric_clustering examples answer with the category' }]);
-          }
-          return record.value.category;
-        });
-        const [questions, replies] = await Promise.all([
-          cutAndDecode(batch.queries, config.exampleQueryMaxLen),
-          cutAndDecode(answers, config.examplePassageMaxLen),
-        ]);
-        const pairs = questions.map((q, i) => `${q}${iclSuffixStr}${replies[i]!}\n\n`);
-        const measure = async (texts: ReadonlyArray<string>) => (await encode(texts)).map((ids) => ids.length + specialCount);
-        prefixes = await buildExamplePrefixes(pairs, icl, measure, exampleLimit);
-      }
-      const queries = (await cutAndDecode(batch.queries.map((q, i) => prefixes[i]! + q), queryBudget)).map((q) => q + iclSuffixStr);
-      const scores = batch.groups.flatMap((g) => g.teacherScores ?? []);
-      yield {
-        epoch: batch.epoch,
-        step: batch.step,
-        globalStep: batch.globalStep,
-        resume: batch.resume,
-        task: batch.task,
-        rank: batch.rank,
-        worldSize: batch.worldSize,
-        indices: batch.indices,
-        records: batch.records,
-        groupSize: batch.groupSize,
-        queries: queries as unknown as ReadonlyNonEmptyArray<string>,
-        passages: passages.flat() as unknown as ReadonlyNonEmptyArray<string>,
-        teacherScores: scores.length > 0 ? scores : null,
-        noInBatchNeg: batch.task.noInBatchNeg,
-      };
+  return async (batch) => {
+    budgets ??= budgetsOf();
+    const { query: queryBudget, passage: passageBudget } = await budgets;
+    const type = batch.task.columns.type ? batch.task.type : undefined;
+    let passages: ReadonlyArray<ReadonlyArray<string>> = batch.passages;
+    if (type !== undefined && SYMMETRIC_PASSAGE_TYPES.has(type)) {
+      if (passageBudget < 1) throw new ConfigError('passage_max_len', `${config.passageMaxLen} leaves no room for a symmetric passage after the ICL suffix`);
+      const cut = await cutAndDecode(batch.passages.flat(), passageBudget);
+      passages = batch.passages.map((group, i) => group.map((_, j) => cut[i * batch.groupSize + j]! + iclSuffixStr));
     }
-  });
+
+    let prefixes: ReadonlyArray<string> = batch.queries.map(() => '');
+    const icl = batch.icl;
+    if (icl !== null) {
+      const answers = batch.records.map((record, i) => {
+        if (type !== 'symmetric_clustering') return batch.groups[i]!.positive;
+        if (record.value.category === undefined) {
+          throw new RecordError([{ file: record.file, line: record.line, field: 'category', message: 'is missing; symmetric_clustering examples answer with the category' }]);
+        }
+        return record.value.category;
+      });
+      const [questions, replies] = await Promise.all([
+        cutAndDecode(batch.queries, config.exampleQueryMaxLen),
+        cutAndDecode(answers, config.examplePassageMaxLen),
+      ]);
+      const pairs = questions.map((q, i) => `${q}${iclSuffixStr}${replies[i]!}\n\n`);
+      const measure = async (texts: ReadonlyArray<string>) => (await encode(texts)).map((ids) => ids.length + specialCount);
+      prefixes = await buildExamplePrefixes(pairs, icl, measure, exampleLimit);
+    }
+    const queries = (await cutAndDecode(batch.queries.map((q, i) => prefixes[i]! + q), queryBudget)).map((q) => q + iclSuffixStr);
+    const scores = batch.groups.flatMap((g) => g.teacherScores ?? []);
+    return {
+      epoch: batch.epoch,
+      step: batch.step,
+      globalStep: batch.globalStep,
+      resume: batch.resume,
+      task: batch.task,
+      rank: batch.rank,
+      worldSize: batch.worldSize,
+      indices: batch.indices,
+      records: batch.records,
+      groupSize: batch.groupSize,
+      queries: queries as unknown as ReadonlyNonEmptyArray<string>,
+      passages: passages.flat() as unknown as ReadonlyNonEmptyArray<string>,
+      teacherScores: scores.length > 0 ? scores : null,
+      noInBatchNeg: batch.task.noInBatchNeg,
+    };
+  };
 };

@@ -1,7 +1,8 @@
 import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import { ConfigError, RecordError } from '../core/errors.js';
 import type { Example, Located, PromptedBatch, SampledBatch, Task } from '../core/model.js';
-import { operator, type Op } from '../core/operator.js';
+import { mapConcurrent, type Step } from '../core/mapConcurrent.js';
+import type { Op } from '../core/operator.js';
 import { compilePythonFormat } from '../core/pythonFormat.js';
 
 /**
@@ -83,30 +84,37 @@ export const instructionOf = (task: Task, record: Located<Example>, defaultInstr
  * @category stages
  */
 export const formatPrompt = (options: FormatPromptOptions): Op<SampledBatch, PromptedBatch> => {
+  const step = formatPromptStep(options);
+  return mapConcurrent(1, () => step);
+};
+
+/**
+ * {@link formatPrompt} for one batch (for `mapConcurrent` and worker threads).
+ *
+ * @category stages
+ */
+export const formatPromptStep = (options: FormatPromptOptions): Step<SampledBatch, PromptedBatch> => {
   const { query, passage, queryInstruction, passageInstruction } = validateFormatPromptOptions(options);
-  return operator(async function* (batches, signal) {
-    for await (const batch of batches) {
-      signal?.throwIfAborted();
-      const symmetric = batch.task.columns.type && SYMMETRIC_PASSAGE_TYPES.has(batch.task.type ?? '');
-      const queries: string[] = [];
-      const passages: ReadonlyNonEmptyArray<string>[] = [];
-      batch.records.forEach((record, i) => {
-        const instruction = instructionOf(batch.task, record, queryInstruction);
-        queries.push(query.render([instruction, record.value.query]));
-        const group = batch.groups[i]!;
-        const texts = [group.positive, ...group.negativeIndices.map((n) => record.value.neg[n]!)] as const;
-        const formatted = symmetric
-          ? texts.map((p) => query.render([instruction, p]))
-          : passageInstruction !== null
-            ? texts.map((p) => passage.render([passageInstruction, p]))
-            : texts;
-        passages.push(formatted as unknown as ReadonlyNonEmptyArray<string>);
-      });
-      yield {
-        ...batch,
-        queries: queries as unknown as ReadonlyNonEmptyArray<string>,
-        passages: passages as unknown as ReadonlyNonEmptyArray<ReadonlyNonEmptyArray<string>>,
-      };
-    }
-  });
+  return (batch) => {
+    const symmetric = batch.task.columns.type && SYMMETRIC_PASSAGE_TYPES.has(batch.task.type ?? '');
+    const queries: string[] = [];
+    const passages: ReadonlyNonEmptyArray<string>[] = [];
+    batch.records.forEach((record, i) => {
+      const instruction = instructionOf(batch.task, record, queryInstruction);
+      queries.push(query.render([instruction, record.value.query]));
+      const group = batch.groups[i]!;
+      const texts = [group.positive, ...group.negativeIndices.map((n) => record.value.neg[n]!)] as const;
+      const formatted = symmetric
+        ? texts.map((p) => query.render([instruction, p]))
+        : passageInstruction !== null
+          ? texts.map((p) => passage.render([passageInstruction, p]))
+          : texts;
+      passages.push(formatted as unknown as ReadonlyNonEmptyArray<string>);
+    });
+    return {
+      ...batch,
+      queries: queries as unknown as ReadonlyNonEmptyArray<string>,
+      passages: passages as unknown as ReadonlyNonEmptyArray<ReadonlyNonEmptyArray<string>>,
+    };
+  };
 };

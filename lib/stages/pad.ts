@@ -2,7 +2,8 @@ import * as RNEA from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import { ConfigError } from '../core/errors.js';
 import type { PaddedBatch, PaddedTensor, TokenizedBatch } from '../core/model.js';
-import { operator, type Op } from '../core/operator.js';
+import { mapConcurrent, type Step } from '../core/mapConcurrent.js';
+import type { Op } from '../core/operator.js';
 
 /**
  * Options of {@link pad}.
@@ -85,19 +86,27 @@ const chunksOf = <A>(xs: ReadonlyArray<A>, n: number): ReadonlyNonEmptyArray<Rea
  * @category stages
  */
 export const pad = (options: PadOptions): Op<TokenizedBatch, PaddedBatch> => {
+  const step = padStep(options);
+  return mapConcurrent(1, () => step);
+};
+
+/**
+ * {@link pad} for one batch.
+ *
+ * @category stages
+ */
+export const padStep = (options: PadOptions): Step<TokenizedBatch, PaddedBatch> => {
   const { subBatchSize, ...rowOptions } = validatePadOptions(options);
-  return operator(async function* (batches, signal) {
-    for await (const batch of batches) {
-      signal?.throwIfAborted();
-      const padded: PaddedBatch['padded'] =
-        subBatchSize === null
-          ? { kind: 'whole', queries: padRows(batch.queryIds, rowOptions), passages: padRows(batch.passageIds, rowOptions) }
-          : {
-              kind: 'chunked',
-              queries: RNEA.map((rows: ReadonlyArray<ReadonlyArray<number>>) => padRows(rows, rowOptions))(chunksOf(batch.queryIds, subBatchSize)),
-              passages: RNEA.map((rows: ReadonlyArray<ReadonlyArray<number>>) => padRows(rows, rowOptions))(chunksOf(batch.passageIds, subBatchSize)),
-            };
-      yield { ...batch, padded };
-    }
-  });
+  const padAll = (rows: ReadonlyArray<ReadonlyArray<number>>) => padRows(rows, rowOptions);
+  return (batch) => {
+    const padded: PaddedBatch['padded'] =
+      subBatchSize === null
+        ? { kind: 'whole', queries: padAll(batch.queryIds), passages: padAll(batch.passageIds) }
+        : {
+            kind: 'chunked',
+            queries: RNEA.map(padAll)(chunksOf(batch.queryIds, subBatchSize)),
+            passages: RNEA.map(padAll)(chunksOf(batch.passageIds, subBatchSize)),
+          };
+    return { ...batch, padded };
+  };
 };

@@ -1,7 +1,8 @@
 import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import { ConfigError } from '../core/errors.js';
 import type { TextBatch, TokenizedBatch } from '../core/model.js';
-import { operator, type Op } from '../core/operator.js';
+import { mapConcurrent, type Step } from '../core/mapConcurrent.js';
+import type { Op } from '../core/operator.js';
 import type { TokenizerPort } from '../tokenizers/port.js';
 
 /**
@@ -61,16 +62,22 @@ export const withSpecialTokens = (
  * @category stages
  */
 export const tokenize = (options: TokenizeOptions): Op<TextBatch, TokenizedBatch> => {
+  const step = tokenizeStep(options);
+  return mapConcurrent(1, () => step);
+};
+
+/**
+ * {@link tokenize} for one batch.
+ *
+ * @category stages
+ */
+export const tokenizeStep = (options: TokenizeOptions): Step<TextBatch, TokenizedBatch> => {
   const { tokenizer, queryMaxLen, passageMaxLen } = validateTokenizeOptions(options);
-  return operator(async function* (batches, signal) {
-    for await (const batch of batches) {
-      signal?.throwIfAborted();
-      const [queries, passages] = await Promise.all([tokenizer.encodeBatch(batch.queries), tokenizer.encodeBatch(batch.passages)]);
-      yield {
-        ...batch,
-        queryIds: queries.map((ids) => withSpecialTokens(ids, tokenizer.specialTokens, queryMaxLen)) as unknown as ReadonlyNonEmptyArray<ReadonlyArray<number>>,
-        passageIds: passages.map((ids) => withSpecialTokens(ids, tokenizer.specialTokens, passageMaxLen)) as unknown as ReadonlyNonEmptyArray<ReadonlyArray<number>>,
-      };
-    }
-  });
+  const cut = (ids: ReadonlyArray<ReadonlyArray<number>>, maxLength: number) =>
+    ids.map((row) => withSpecialTokens(row, tokenizer.specialTokens, maxLength)) as unknown as ReadonlyNonEmptyArray<ReadonlyArray<number>>;
+  return async (batch) => {
+    // One call for both: a native backend then encodes them together on its threads.
+    const ids = await tokenizer.encodeBatch([...batch.queries, ...batch.passages]);
+    return { ...batch, queryIds: cut(ids.slice(0, batch.queries.length), queryMaxLen), passageIds: cut(ids.slice(batch.queries.length), passageMaxLen) };
+  };
 };

@@ -135,12 +135,17 @@ const charToByte = (): ReadonlyMap<string, number> => (charToByteCache ??= build
  * `<0xXX>` → the byte, as Rust reads it: 6 UTF-8 bytes, `<0x` … `>`, and the two middle bytes parsed by
  * `u8::from_str_radix(_, 16)`, which also takes a leading `+` (`<0x+A>` is byte 0x0A).
  */
+const hexValue = (c: number): number => (c >= 48 && c <= 57 ? c - 48 : c >= 65 && c <= 70 ? c - 55 : c >= 97 && c <= 102 ? c - 87 : -1);
+
 const byteOfToken = (token: string): number | null => {
-  if (token.length < 6 || !token.startsWith('<0x') || !token.endsWith('>')) return null;
-  if (Buffer.byteLength(token, 'utf8') !== 6) return null;
-  const mid = token.slice(3, token.length - 1);
-  if (!/^(?:[0-9A-Fa-f]{2}|\+[0-9A-Fa-f])$/.test(mid)) return null;
-  return parseInt(mid.replace('+', ''), 16);
+  // Six ASCII characters `<0x` h h `>` (or `<0x+h>`); checked by code, it runs once per decoded token.
+  if (token.length !== 6 || token.charCodeAt(0) !== 60 || token.charCodeAt(1) !== 48 || token.charCodeAt(2) !== 120 || token.charCodeAt(5) !== 62) return null;
+  const hi = token.charCodeAt(3);
+  const lo = hexValue(token.charCodeAt(4));
+  if (lo < 0) return null;
+  if (hi === 43 /* + */) return lo;
+  const h = hexValue(hi);
+  return h < 0 ? null : h * 16 + lo;
 };
 
 const byteFallback: Step = (tokens) => {
@@ -172,30 +177,28 @@ const strip =
   (content: string, start: number, stop: number, where: string): Step =>
   (tokens) =>
     tokens.map((token) => {
-      const chars = Array.from(token);
+      // Rust counts chars (code points); `content` is one char. Only the ends are looked at, so this
+      // walks code points from each end instead of splitting the whole (often long) token.
+      const unit = content.length;
       let startCut = 0;
-      for (let i = 0; i < Math.min(start, chars.length); i += 1) {
-        if (chars[i] === content) startCut = i + 1;
-        else break;
-      }
-      let stopCut = chars.length;
+      for (let i = 0; i < start && token.startsWith(content, startCut); i += 1) startCut += unit;
+      let stopCut = token.length;
       for (let i = 0; i < stop; i += 1) {
-        const index = chars.length - i - 1;
         // Rust indexes `chars[index]` with a usize here and panics when it runs off the start.
-        if (index < 0) throw new TokenizerError(`${where}: Strip decoder would panic on token ${JSON.stringify(token)} (Rust index underflow)`);
-        if (chars[index] === content) stopCut = index;
+        if (stopCut === 0) throw new TokenizerError(`${where}: Strip decoder would panic on token ${JSON.stringify(token)} (Rust index underflow)`);
+        if (token.endsWith(content, stopCut)) stopCut -= unit;
         else break;
       }
       if (stopCut < startCut) {
         throw new TokenizerError(`${where}: Strip decoder would panic on token ${JSON.stringify(token)} (slice start after end)`);
       }
-      return chars.slice(startCut, stopCut).join('');
+      return token.slice(startCut, stopCut);
     });
 
 const replaceString =
   (pattern: string, content: string): Step =>
   (tokens) =>
-    tokens.map((token) => token.split(pattern).join(content));
+    tokens.map((token) => (pattern === '' ? token.split(pattern).join(content) : token.includes(pattern) ? token.replaceAll(pattern, content) : token));
 
 const replaceRegex =
   (regex: RegExp, content: string): Step =>
@@ -337,6 +340,43 @@ const compileSimpleRegex = (source: string, where: string): RegExp => {
   return regex;
 };
 
+/**
+ * `Replace(String a → b)`, `ByteFallback`, `Fuse` (the start of Llama's and Mistral's decoder) as one
+ * pass over the tokens: the same text as the three steps one after another, without their
+ * intermediate arrays. Null unless the decoder list starts exactly so, with a pattern and content
+ * that cannot occur in a byte token (`<0xAB>`), so that replacing first cannot change which tokens are bytes.
+ */
+const fusedLlamaPrefix = (list: ReadonlyArray<unknown>): ((tokens: ReadonlyArray<string>) => string) | null => {
+  const [replace, bytes, fuseStep] = list;
+  if (!isObject(replace) || !isObject(bytes) || !isObject(fuseStep)) return null;
+  if (replace['type'] !== 'Replace' || bytes['type'] !== 'ByteFallback' || fuseStep['type'] !== 'Fuse') return null;
+  const pattern = replace['pattern'];
+  const content = replace['content'];
+  if (!isObject(pattern) || typeof pattern['String'] !== 'string' || typeof content !== 'string') return null;
+  const from = pattern['String'];
+  // Neither side may hold a byte token's characters: replacing must not make or unmake byte tokens.
+  if (from === '' || /[<0xX>0-9A-Fa-f+]/.test(from) || /[<0xX>0-9A-Fa-f+]/.test(content)) return null;
+  return (tokens) => {
+    const out: string[] = [];
+    let run: number[] = [];
+    for (const token of tokens) {
+      const byte = byteOfToken(token);
+      if (byte !== null) {
+        run.push(byte);
+        continue;
+      }
+      if (run.length > 0) {
+        const text = utf8Strict(run);
+        out.push(text ?? REPLACEMENT.repeat(run.length));
+        run = [];
+      }
+      out.push(token.includes(from) ? token.replaceAll(from, content) : token);
+    }
+    if (run.length > 0) out.push(utf8Strict(run) ?? REPLACEMENT.repeat(run.length));
+    return out.join('');
+  };
+};
+
 const compileStep = (spec: unknown, where: string): Step => {
   if (!isObject(spec)) return fail(where, `a decoder must be an object, got ${JSON.stringify(spec)}`);
   const type = spec['type'];
@@ -345,6 +385,12 @@ const compileStep = (spec: unknown, where: string): Step => {
       const list = spec['decoders'];
       if (!Array.isArray(list)) return fail(where, 'Sequence decoder needs a "decoders" array');
       const steps = list.map((d, i) => compileStep(d, `${where}.decoders[${i}]`));
+      const fused = fusedLlamaPrefix(list);
+      if (fused !== null) {
+        // The first three steps in one pass (decoding runs often); the rest as compiled.
+        const rest = steps.slice(3);
+        return (tokens) => rest.reduce<ReadonlyArray<string>>((acc, step) => step(acc), [fused(tokens)]);
+      }
       return (tokens) => steps.reduce<ReadonlyArray<string>>((acc, step) => step(acc), tokens);
     }
     case 'ByteFallback':

@@ -3,12 +3,14 @@
  *
  * @module
  */
-export type { TokenizerPort } from './port.js';
+export type { TokenizerPort, TokenizerRecipe } from './port.js';
 export {
   loadTokenizer,
   loadDefaultTokenizer,
   defaultTokenizerDir,
   tokenizerFromFiles,
+  tokenizerFromRecipe,
+  readTokenizerFolder,
   tokenizerSetup,
   type LoadTokenizerOptions,
   type TokenizerFiles,

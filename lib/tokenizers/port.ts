@@ -43,4 +43,15 @@ export interface TokenizerPort {
    * special-token settings), so that a saved state can refuse a different tokenizer.
    */
   readonly fingerprint: string;
+  /** How to build this tokenizer again, elsewhere (worker threads do). Absent: it cannot be rebuilt. */
+  readonly recipe?: TokenizerRecipe;
 }
+
+/**
+ * A serializable description of a tokenizer: a folder and its options, or parsed files.
+ *
+ * @category tokenizers
+ */
+export type TokenizerRecipe =
+  | { readonly kind: 'folder'; readonly dir: string; readonly options: Readonly<Record<string, unknown>> }
+  | { readonly kind: 'files'; readonly files: unknown; readonly options: Readonly<Record<string, unknown>>; readonly name: string };

@@ -11,8 +11,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { PreTrainedTokenizer } from '@huggingface/transformers';
 import { ConfigError, InvariantError, TokenizerError } from '../core/errors.js';
-import type { TokenizerPort } from './port.js';
+import type { TokenizerPort, TokenizerRecipe } from './port.js';
 import { cleanUpTokenization, compileDecoder } from './_decode.js';
+import { withSegmentCache } from './segmentCache.js';
+import { wordEncoder, wordSplitSafe, type WordModel } from './wordBpe.js';
 
 /**
  * How the tokenizer is set up after loading, as the ICL runner's arguments do it.
@@ -33,6 +35,18 @@ export interface LoadTokenizerOptions {
    * Default: `true`, as FlagEmbedding's ICL runner passes.
    */
   readonly addEosToken?: boolean;
+  /**
+   * Who computes ids: `'js'`, transformers.js in this thread; `'native'`, Hugging Face's Rust
+   * `tokenizers` through the optional package `@anush008/tokenizers` (batched, multi-threaded).
+   * Ids and texts are the same. Default: `'js'`.
+   */
+  readonly backend?: 'js' | 'native';
+  /**
+   * Characters of text pieces (the text between added tokens) whose ids are remembered, so that
+   * prompts and in-context examples are not encoded again and again (see `withSegmentCache`; the
+   * ids are the same). 0 turns it off. Default: 4,000,000.
+   */
+  readonly segmentCacheChars?: number;
 }
 
 /**
@@ -208,7 +222,28 @@ const validateOptions = (options: LoadTokenizerOptions): Required<LoadTokenizerO
   }
   const addEos = options.addEosToken ?? true;
   if (typeof addEos !== 'boolean') throw new ConfigError('add_eos_token', `must be a boolean, got ${JSON.stringify(addEos)}`);
-  return { additionalSpecialTokens: [...extra], addEosToken: addEos };
+  const backend = options.backend ?? 'js';
+  if (backend !== 'js' && backend !== 'native') throw new ConfigError('tokenizer_backend', `must be 'js' or 'native', got ${JSON.stringify(backend)}`);
+  const segmentCacheChars = options.segmentCacheChars ?? 4_000_000;
+  if (!Number.isSafeInteger(segmentCacheChars) || segmentCacheChars < 0) {
+    throw new ConfigError('segment_cache_chars', `must be a non-negative integer, got ${segmentCacheChars}`);
+  }
+  return { additionalSpecialTokens: [...extra], addEosToken: addEos, backend, segmentCacheChars };
+};
+
+/** The native backend's module, loaded on first use (it is an optional dependency). */
+type NativeModule = typeof import('@anush008/tokenizers');
+let nativeModule: NativeModule | null = null;
+const loadNative = (): NativeModule => {
+  if (nativeModule !== null) return nativeModule;
+  try {
+    nativeModule = createRequire(import.meta.url)('@anush008/tokenizers') as NativeModule;
+  } catch (e) {
+    throw new TokenizerError(
+      `the native tokenizer backend needs the optional package @anush008/tokenizers (npm install @anush008/tokenizers): ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  return nativeModule;
 };
 
 const setUp = (files: TokenizerFiles, options: Required<LoadTokenizerOptions>): TokenizerSetup => {
@@ -406,6 +441,8 @@ const ADAPTER_VERSION = 1;
 
 /** The index of the first lone surrogate (a string Python cannot hand to Rust), or -1. */
 const loneSurrogateAt = (text: string): number => {
+  // Node 20's String.prototype.isWellFormed answers the common case without a loop in JS.
+  if ((text as { isWellFormed?: () => boolean }).isWellFormed?.() ?? false) return -1;
   for (let i = 0; i < text.length; i += 1) {
     const c = text.charCodeAt(i);
     if (c < 0xd800 || c > 0xdfff) continue;
@@ -419,6 +456,30 @@ const loneSurrogateAt = (text: string): number => {
     return i;
   }
   return -1;
+};
+
+/** The tokenizer's normalizer, as transformers.js implements it (for the native backend too). */
+const normalizerOf = (json: Json, jsBackend: PreTrainedTokenizer | null): ((text: string) => string) => {
+  const tokenizer =
+    jsBackend ??
+    // Only for its normalizer: a tokenizer with the real normalizer and an empty model.
+    new PreTrainedTokenizer({ ...json, model: { type: 'BPE', vocab: { '<unk>': 0 }, merges: [], unk_token: '<unk>' }, added_tokens: [], pre_tokenizer: null, post_processor: null, decoder: null }, {});
+  const normalizer = (tokenizer as unknown as { _tokenizer: { normalizer: ((t: string) => string) | null } })._tokenizer.normalizer;
+  return normalizer ?? ((text) => text);
+};
+
+/** The backend's BPE model alone, on normalized words. */
+const wordModelOf = (json: Json, jsBackend: PreTrainedTokenizer | null, backend: 'js' | 'native'): WordModel => {
+  if (backend === 'js') {
+    const model = (jsBackend as unknown as { _tokenizer: { model: ((words: string[]) => string[]) & { tokens_to_ids: ReadonlyMap<string, number> } } })._tokenizer.model;
+    const ids = model.tokens_to_ids;
+    return (words) => words.map((w) => model([w]).map((t) => ids.get(t)!));
+  }
+  // Rust's BPE alone: no normalizer, pre-tokenizer, post-processor or added tokens around it.
+  const bare = loadNative().Tokenizer.fromString(
+    JSON.stringify({ ...json, normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [] }),
+  );
+  return async (words) => (await bare.encodeBatch([...words], { addSpecialTokens: false })).map((e) => e.getIds());
 };
 
 /**
@@ -435,7 +496,12 @@ const loneSurrogateAt = (text: string): number => {
  *
  * @category constructors
  */
-export const tokenizerFromFiles = (files: TokenizerFiles, options: LoadTokenizerOptions = {}, name = 'tokenizer'): TokenizerPort => {
+export const tokenizerFromFiles = (
+  files: TokenizerFiles,
+  options: LoadTokenizerOptions = {},
+  name = 'tokenizer',
+  recipe?: TokenizerRecipe,
+): TokenizerPort => {
   const opts = validateOptions(options);
   const setup = setUp(files, opts);
   const json = setup.json as Json;
@@ -465,17 +531,30 @@ export const tokenizerFromFiles = (files: TokenizerFiles, options: LoadTokenizer
     pad_token: padToken,
     clean_up_tokenization_spaces: false,
   };
-  let backend: PreTrainedTokenizer;
-  try {
-    backend = new PreTrainedTokenizer(json, jsConfig);
-  } catch (e) {
-    throw new TokenizerError(`tokenizer.json: transformers.js cannot build it: ${e instanceof Error ? e.message : String(e)}`);
+  // Ids from transformers.js, or from HF's Rust tokenizers for the native backend (same tokenizer.json).
+  let jsBackend: PreTrainedTokenizer | null = null;
+  let nativeBackend: InstanceType<NativeModule['Tokenizer']> | null = null;
+  if (opts.backend === 'native') {
+    const native = loadNative();
+    try {
+      nativeBackend = native.Tokenizer.fromString(JSON.stringify(json));
+    } catch (e) {
+      throw new TokenizerError(`tokenizer.json: the native tokenizers library cannot build it: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  } else {
+    try {
+      jsBackend = new PreTrainedTokenizer(json, jsConfig);
+    } catch (e) {
+      throw new TokenizerError(`tokenizer.json: transformers.js cannot build it: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   // Hashed piece by piece (a 2 MB tokenizer.json is not built into one canonical string): the same
   // folder and options always give the same text, which is all a fingerprint needs.
   const fingerprint = createHash('sha256')
-    .update(JSON.stringify({ adapter: ADAPTER_VERSION, options: opts }))
+    // Not the backend: both give the same ids and texts, so a state from one resumes with the other.
+    .update(JSON.stringify({ adapter: ADAPTER_VERSION, options: { additionalSpecialTokens: opts.additionalSpecialTokens, addEosToken: opts.addEosToken } }))
+    // (nor the segment cache: it changes how often ids are computed, not what they are)
     .update(
       JSON.stringify({
         tokenizer_class: setup.className,
@@ -490,37 +569,87 @@ export const tokenizerFromFiles = (files: TokenizerFiles, options: LoadTokenizer
     .update(JSON.stringify(json))
     .digest('hex');
 
-  const encodeOne = (text: string, index: number): ReadonlyArray<number> => {
+  const checkText = (text: string, index: number): void => {
     if (typeof text !== 'string') throw new InvariantError(`encodeBatch: text ${index} is not a string`);
     const bad = loneSurrogateAt(text);
     if (bad >= 0) throw new InvariantError(`encodeBatch: text ${index} has a lone surrogate at ${bad}; Python tokenizers cannot encode it either`);
-    return backend.encode(text, { add_special_tokens: false });
   };
+  const checkIds = (ids: ReadonlyArray<number>, index: number): void => {
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      // Ids are small non-negative integers: `id >>> 0 === id` says so without two calls per id.
+      if (id >>> 0 !== id) throw new InvariantError(`decodeBatch: ids ${index} holds ${String(id)}, not a token id`);
+    }
+  };
+  const cleanUp = (text: string): string => (setup.cleanUpTokenizationSpaces ? cleanUpTokenization(text) : text);
 
   const decodeOne = (ids: ReadonlyArray<number>, index: number): string => {
+    checkIds(ids, index);
     const tokens: string[] = [];
     for (const id of ids) {
-      if (!Number.isSafeInteger(id) || id < 0) throw new InvariantError(`decodeBatch: ids ${index} holds ${String(id)}, not a token id`);
       const token = idToToken.get(id);
       // Rust's decode skips ids it has no token for; Python returns what is left.
       if (token !== undefined) tokens.push(token);
     }
-    const text = decode(tokens);
-    return setup.cleanUpTokenizationSpaces ? cleanUpTokenization(text) : text;
+    return cleanUp(decode(tokens));
   };
 
-  return {
+  // Pieces between added tokens are encoded on their own by both backends (so they can be cached, and
+  // encoded word by word), unless an added token is matched after normalization or eats whitespace.
+  const added = json['added_tokens'] as Json[];
+  const splittable = added.length > 0 && added.every((t) => t['normalized'] !== true && t['lstrip'] !== true && t['rstrip'] !== true && t['single_word'] !== true);
+  const splitTokens = added.map((t) => ({ content: t['content'] as string, id: t['id'] as number }));
+  const anchor = splitTokens.find((t) => t.content === setup.bosToken) ?? splitTokens[0];
+  // Word by word where that is proven exact (see wordBpe.ts): the backend's BPE model only sees each
+  // distinct word once. Otherwise the backend encodes whole texts.
+  const byWords =
+    splittable && wordSplitSafe(json)
+      ? wordEncoder({ splitTokens, normalize: normalizerOf(json, jsBackend), model: wordModelOf(json, jsBackend, opts.backend), pieceCacheChars: opts.segmentCacheChars })
+      : null;
+
+  const encodeBatch = async (texts: ReadonlyArray<string>): Promise<ReadonlyArray<ReadonlyArray<number>>> => {
+    texts.forEach(checkText);
+    if (texts.length === 0) return [];
+    if (byWords !== null) return byWords(texts);
+    if (nativeBackend !== null) return (await nativeBackend.encodeBatch([...texts], { addSpecialTokens: false })).map((e) => e.getIds());
+    return texts.map((text) => jsBackend!.encode(text, { add_special_tokens: false }));
+  };
+
+  const decodeBatch =
+    nativeBackend !== null
+      ? async (idLists: ReadonlyArray<ReadonlyArray<number>>) => {
+          idLists.forEach(checkIds);
+          if (idLists.length === 0) return [];
+          return (await nativeBackend!.decodeBatch(idLists.map((ids) => [...ids]), false)).map(cleanUp);
+        }
+      : async (idLists: ReadonlyArray<ReadonlyArray<number>>) => idLists.map(decodeOne);
+
+  const port: TokenizerPort = {
     name,
-    encodeBatch: async (texts) => texts.map(encodeOne),
-    decodeBatch: async (idLists) => idLists.map(decodeOne),
+    encodeBatch,
+    decodeBatch,
     specialTokens: specials,
     bosToken: setup.bosToken,
     eosToken: setup.eosToken,
     padTokenId,
     paddingSide: 'left',
     fingerprint,
+    recipe: recipe ?? { kind: 'files', files, options: opts, name },
   };
+  // Word by word, pieces are cached inside the word encoder; otherwise the segment cache keeps whole
+  // pieces of whole-text encodings.
+  return byWords === null && splittable && anchor !== undefined ? withSegmentCache(port, { splitTokens, anchor, capacityChars: opts.segmentCacheChars }) : port;
 };
+
+/**
+ * Rebuilds a tokenizer from its {@link TokenizerRecipe} (in a worker thread, say).
+ *
+ * @category constructors
+ */
+export const tokenizerFromRecipe = (recipe: TokenizerRecipe): Promise<TokenizerPort> =>
+  recipe.kind === 'folder'
+    ? loadTokenizer(recipe.dir, recipe.options)
+    : Promise.resolve(tokenizerFromFiles(recipe.files as TokenizerFiles, recipe.options, recipe.name));
 
 // ------------------------------------------------------------------------------------------------
 // Folders
@@ -561,6 +690,16 @@ const readJson = async (dir: string, file: string): Promise<unknown> => {
  */
 export const loadTokenizer = async (dir: string, options: LoadTokenizerOptions = {}): Promise<TokenizerPort> => {
   validateOptions(options);
+  return tokenizerFromFiles(await readTokenizerFolder(dir), options, dir, { kind: 'folder', dir, options: validateOptions(options) });
+};
+
+/**
+ * The parsed files of a tokenizer folder (`tokenizer.json`, `tokenizer_config.json`, and the names of
+ * the other files).
+ *
+ * @category constructors
+ */
+export const readTokenizerFolder = async (dir: string): Promise<TokenizerFiles> => {
   let isDir = false;
   try {
     isDir = (await stat(dir)).isDirectory();
@@ -573,7 +712,7 @@ export const loadTokenizer = async (dir: string, options: LoadTokenizerOptions =
     readJson(dir, 'tokenizer_config.json'),
     readdir(dir),
   ]);
-  return tokenizerFromFiles({ tokenizerJson, tokenizerConfig, otherFiles }, options, dir);
+  return { tokenizerJson, tokenizerConfig, otherFiles };
 };
 
 /**

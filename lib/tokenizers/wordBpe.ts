@@ -1,0 +1,154 @@
+/**
+ * A faster, exact way to run BPE on SentencePiece-style tokenizers (Llama, Mistral): the normalized
+ * text is cut into words at every `▁` that follows another character, each distinct word is encoded
+ * once by the backend's BPE model (transformers.js, or Rust for the native backend), and the words'
+ * ids are remembered, so recurring words (every prompt, every common word) cost a lookup.
+ *
+ * **Why it is exact**: BPE merges adjacent symbols, one pair at a time, only into symbols the merge
+ * list names. If no merge produces a symbol in which `▁` follows another character, no merge ever
+ * joins the two sides of such a place, so the sides are merged independently, and in the same order
+ * relative to each other: the tokens are the same as for the whole text. {@link wordSplitSafe}
+ * checks that condition on the merges and the vocabulary, and that nothing else in the tokenizer
+ * looks across words (no pre-tokenizer, no `ignore_merges`, no word prefixes or suffixes, no dropout,
+ * no unknown-token fusing without byte fallback).
+ *
+ * @module
+ */
+import { addedTokenSplitter, type SplitToken } from './addedTokens.js';
+
+const SPACE = '\u2581';
+/** Words remembered (a few dozen bytes each). */
+const WORD_CACHE_SIZE = 500_000;
+
+/** Whether `▁` follows another character somewhere in `symbol`: a place words are cut at. */
+const crossesWords = (symbol: string): boolean => {
+  for (let i = symbol.indexOf(SPACE, 1); i > 0; i = symbol.indexOf(SPACE, i + 1)) if (symbol[i - 1] !== SPACE) return true;
+  return false;
+};
+
+type Json = Readonly<Record<string, unknown>>;
+
+/**
+ * Whether a tokenizer.json allows encoding word by word (see the module's proof).
+ *
+ * @category tokenizers
+ */
+export const wordSplitSafe = (tokenizerJson: Json): boolean => {
+  const model = tokenizerJson['model'] as Json | undefined;
+  if (model === undefined || model['type'] !== 'BPE' || tokenizerJson['pre_tokenizer'] != null) return false;
+  if (model['ignore_merges'] === true || model['dropout'] != null) return false;
+  if (model['continuing_subword_prefix'] || model['end_of_word_suffix']) return false;
+  if (model['fuse_unk'] === true && model['byte_fallback'] !== true) return false;
+  const vocab = model['vocab'];
+  if (typeof vocab !== 'object' || vocab === null || Array.isArray(vocab) || !(SPACE in vocab)) return false;
+  for (const token of Object.keys(vocab)) if (crossesWords(token)) return false;
+  const merges = model['merges'];
+  if (!Array.isArray(merges)) return false;
+  for (const merge of merges) {
+    const [a, b] = Array.isArray(merge) ? (merge as string[]) : String(merge).split(' ', 2);
+    if (crossesWords(`${a ?? ''}${b ?? ''}`)) return false;
+  }
+  return true;
+};
+
+/**
+ * The backend's BPE model alone: words (already normalized) in, ids out, nothing else applied.
+ *
+ * @category tokenizers
+ */
+export type WordModel = (words: ReadonlyArray<string>) => ReadonlyArray<ReadonlyArray<number>> | Promise<ReadonlyArray<ReadonlyArray<number>>>;
+
+/**
+ * An `encodeBatch` (no special tokens, no truncation) that cuts at added tokens, normalizes each
+ * piece, cuts it into words and encodes each distinct new word once, in one call to `model`.
+ *
+ * @category tokenizers
+ */
+export const wordEncoder = (options: {
+  readonly splitTokens: ReadonlyArray<SplitToken>;
+  readonly normalize: (piece: string) => string;
+  readonly model: WordModel;
+  /** Characters of whole pieces (text between added tokens) remembered too. Default: 4,000,000. */
+  readonly pieceCacheChars?: number;
+}): ((texts: ReadonlyArray<string>) => Promise<ReadonlyArray<ReadonlyArray<number>>>) => {
+  const split = addedTokenSplitter(options.splitTokens);
+  // First in, first out: cheaper than an LRU, and the corpus's common words stay because they recur.
+  const words = new Map<string, ReadonlyArray<number>>();
+  // Whole pieces: prompts and in-context examples recur as such, in every query of a batch.
+  const pieces = new Map<string, ReadonlyArray<number>>();
+  const pieceCapacity = options.pieceCacheChars ?? 4_000_000;
+  let pieceChars = 0;
+  const wordsOf = (normalized: string): string[] => {
+    const out: string[] = [];
+    let start = 0;
+    for (let i = normalized.indexOf(SPACE, 1); i > 0; i = normalized.indexOf(SPACE, i + 1)) {
+      if (normalized[i - 1] === SPACE) continue;
+      out.push(normalized.slice(start, i));
+      start = i;
+    }
+    if (start < normalized.length) out.push(normalized.slice(start));
+    return out;
+  };
+  return async (texts) => {
+    // Each text as added-token ids and pieces; each new piece as its words. What this call needs is
+    // taken from the caches now: a concurrent call may evict entries while this one waits.
+    const layouts = texts.map(split);
+    const knownPieces = new Map<string, ReadonlyArray<number>>();
+    const newPieces = new Map<string, string[]>();
+    const knownWords = new Map<string, ReadonlyArray<number>>();
+    const missing: string[] = [];
+    for (const layout of layouts) {
+      for (const p of layout) {
+        if ('id' in p || knownPieces.has(p.text) || newPieces.has(p.text)) continue;
+        const cached = pieces.get(p.text);
+        if (cached !== undefined) {
+          knownPieces.set(p.text, cached);
+          continue;
+        }
+        const pieceWords = wordsOf(options.normalize(p.text));
+        newPieces.set(p.text, pieceWords);
+        for (const w of pieceWords) {
+          if (knownWords.has(w)) continue;
+          const ids = words.get(w);
+          if (ids === undefined) {
+            knownWords.set(w, []);
+            missing.push(w);
+          } else knownWords.set(w, ids);
+        }
+      }
+    }
+    if (missing.length > 0) {
+      const ids = await options.model(missing);
+      missing.forEach((w, i) => {
+        knownWords.set(w, ids[i]!);
+        if (words.size >= WORD_CACHE_SIZE) words.delete(words.keys().next().value!);
+        words.set(w, ids[i]!);
+      });
+    }
+    for (const [piece, pieceWords] of newPieces) {
+      const ids: number[] = [];
+      for (const w of pieceWords) for (const id of knownWords.get(w)!) ids.push(id);
+      knownPieces.set(piece, ids);
+      if (pieceCapacity > 0) {
+        pieces.set(piece, ids);
+        pieceChars += piece.length;
+        for (const [old] of pieces) {
+          if (pieceChars <= pieceCapacity) break;
+          pieces.delete(old);
+          pieceChars -= old.length;
+        }
+      }
+    }
+    return layouts.map((layout) => {
+      let length = 0;
+      for (const p of layout) length += 'id' in p ? 1 : knownPieces.get(p.text)!.length;
+      const out = new Array<number>(length);
+      let k = 0;
+      for (const p of layout) {
+        if ('id' in p) out[k++] = p.id;
+        else for (const id of knownPieces.get(p.text)!) out[k++] = id;
+      }
+      return out;
+    });
+  };
+};

@@ -1,0 +1,113 @@
+/**
+ * Building batches on worker threads.
+ *
+ * @module
+ */
+import { Worker } from 'node:worker_threads';
+import { from } from 'ix/asynciterable';
+import { ConfigError } from '../core/errors.js';
+import { mapConcurrent } from '../core/mapConcurrent.js';
+import type { PaddedBatch, SampledBatch, TokenizedBatch } from '../core/model.js';
+import type { Op } from '../core/operator.js';
+import { operator } from '../core/operator.js';
+import type { TokenizerPort } from '../tokenizers/port.js';
+import { errorFromWire, toWire, unpackRows, type Request, type Response, type WorkerOptions } from './wire.js';
+import { paddingStep, type BatchBuilderOptions } from '../pipelines/batchBuilder.js';
+
+/**
+ * Options of {@link workerBatches}.
+ *
+ * @category stages
+ */
+export interface WorkerBatchesOptions {
+  /** Worker threads (each with its own tokenizer). Required, at least 1. */
+  readonly workers: number;
+  /** The tokenizer; it must have a `recipe` (loaded with `loadTokenizer`, `tokenizerFromFiles` or `fixtureTokenizer`). */
+  readonly tokenizer: TokenizerPort;
+  /** Batches queued per worker (each holds a batch in memory). Default: 4. */
+  readonly queuePerWorker?: number;
+}
+
+/** The plain-data options the per-batch steps read. */
+const stepOptions = (options: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> => {
+  const keys = [
+    'queryInstructionForRetrieval',
+    'queryInstructionFormat',
+    'passageInstructionForRetrieval',
+    'passageInstructionFormat',
+    'queryMaxLen',
+    'passageMaxLen',
+    'exampleQueryMaxLen',
+    'examplePassageMaxLen',
+    'iclSuffixStr',
+    'exampleBudgetReserve',
+    'padToMultipleOf',
+    'subBatchSize',
+  ];
+  return Object.fromEntries(keys.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
+};
+
+/**
+ * `formatPrompt`, `augmentIcl`, `tokenize` and `pad` for each batch, on a pool of worker threads:
+ * in order, deterministic (each batch's result depends only on the batch), with at most
+ * `workers × queuePerWorker` batches in flight.
+ *
+ * **Details**: each worker rebuilds the tokenizer from its recipe and runs the same steps as the
+ * single-threaded pipeline, so the output is identical for any number of workers. Typed errors
+ * (`RecordError`, `ConfigError`, …) come back as themselves, at their batch's place.
+ *
+ * **Gotchas**: workers start when iteration starts and are terminated when it ends, also when the
+ * consumer stops early (`return()`).
+ *
+ * @example
+ * sampled.pipe(workerBatches({ ...options, workers: 2 }));
+ *
+ * @category stages
+ */
+export const workerBatches = (options: WorkerBatchesOptions & Readonly<Record<string, unknown>>): Op<SampledBatch, PaddedBatch> => {
+  const { workers: count, tokenizer } = options;
+  if (!Number.isSafeInteger(count) || count < 1) throw new ConfigError('workers', `must be a positive integer, got ${count}`);
+  if (tokenizer.recipe === undefined) throw new ConfigError('workers', `the tokenizer ${tokenizer.name} has no recipe, so worker threads cannot rebuild it`);
+  const perWorker = options.queuePerWorker ?? 4;
+  const workerData: WorkerOptions = { recipe: tokenizer.recipe, steps: stepOptions(options) };
+  const toPadded = paddingStep(options as unknown as BatchBuilderOptions);
+  return operator(async function* (batches) {
+    const pool = Array.from({ length: count }, () => new Worker(new URL('./entry.mjs', import.meta.url), { workerData }));
+    const pending = new Map<number, { resolve: (r: Response) => void; reject: (e: unknown) => void }>();
+    for (const worker of pool) {
+      worker.on('message', (response: Response) => {
+        const waiting = pending.get(response.id);
+        pending.delete(response.id);
+        waiting?.resolve(response);
+      });
+      worker.on('error', (error) => {
+        for (const w of pending.values()) w.reject(error);
+        pending.clear();
+      });
+    }
+    let next = 0;
+    try {
+      yield* from(batches).pipe(
+        mapConcurrent(count * perWorker, () => async (batch: SampledBatch): Promise<PaddedBatch> => {
+          const id = next++;
+          const response = await new Promise<Response>((resolve, reject) => {
+            pending.set(id, { resolve, reject });
+            // Round robin: batches are about the same size, and the order of results is kept anyway.
+            pool[id % count]!.postMessage({ id, batch: toWire(batch) } satisfies Request);
+          });
+          if ('error' in response) throw errorFromWire(response.error);
+          const { ids, rowLengths, ...texts } = response.result;
+          const rows = unpackRows(ids, rowLengths);
+          return toPadded({
+            ...batch,
+            ...texts,
+            queryIds: rows.slice(0, texts.queries.length) as unknown as TokenizedBatch['queryIds'],
+            passageIds: rows.slice(texts.queries.length) as unknown as TokenizedBatch['passageIds'],
+          });
+        }),
+      );
+    } finally {
+      await Promise.all(pool.map((w) => w.terminate()));
+    }
+  });
+};
