@@ -124,8 +124,9 @@ export const augmentIclStep = (options: AugmentIclOptions): Step<PromptedBatch, 
   const config = validateAugmentIclOptions(options);
   const { tokenizer, iclSuffixStr } = config;
   const encode = (texts: ReadonlyArray<string>) => tokenizer.encodeBatch(texts);
-  const cutAndDecode = async (texts: ReadonlyArray<string>, limit: number) =>
-    tokenizer.decodeBatch((await encode(texts)).map((ids) => ids.slice(0, limit)));
+  const cutAndDecodeEach = async (texts: ReadonlyArray<string>, limits: ReadonlyArray<number>) =>
+    tokenizer.decodeBatch((await encode(texts)).map((ids, i) => ids.slice(0, limits[i])));
+  const cutAndDecode = (texts: ReadonlyArray<string>, limit: number) => cutAndDecodeEach(texts, texts.map(() => limit));
   const specialCount = tokenizer.specialTokens.prefix.length + tokenizer.specialTokens.suffix.length;
   const exampleLimit = config.queryMaxLen - config.exampleBudgetReserve;
   let budgets: Promise<{ query: number; passage: number }> | null = null;
@@ -158,12 +159,16 @@ export const augmentIclStep = (options: AugmentIclOptions): Step<PromptedBatch, 
         }
         return record.value.category;
       });
-      const [questions, replies] = await Promise.all([
-        cutAndDecode(batch.queries, config.exampleQueryMaxLen),
-        cutAndDecode(answers, config.examplePassageMaxLen),
+      // One call for both halves of every pair.
+      const cut = await cutAndDecodeEach([...batch.queries, ...answers], [
+        ...batch.queries.map(() => config.exampleQueryMaxLen),
+        ...answers.map(() => config.examplePassageMaxLen),
       ]);
+      const questions = cut.slice(0, batch.queries.length);
+      const replies = cut.slice(batch.queries.length);
       const pairs = questions.map((q, i) => `${q}${iclSuffixStr}${replies[i]!}\n\n`);
-      const measure = async (texts: ReadonlyArray<string>) => (await encode(texts)).map((ids) => ids.length + specialCount);
+      const measure = async (texts: ReadonlyArray<string>) =>
+        (tokenizer.countBatch ? await tokenizer.countBatch(texts) : (await encode(texts)).map((ids) => ids.length)).map((n) => n + specialCount);
       prefixes = await buildExamplePrefixes(pairs, icl, measure, exampleLimit);
     }
     const queries = (await cutAndDecode(batch.queries.map((q, i) => prefixes[i]! + q), queryBudget)).map((q) => q + iclSuffixStr);

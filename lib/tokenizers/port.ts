@@ -26,6 +26,11 @@ export interface TokenizerPort {
   readonly name: string;
   /** Ids of each text, without special tokens and without truncation (`add_special_tokens=False`). */
   encodeBatch(texts: ReadonlyArray<string>): Promise<ReadonlyArray<ReadonlyArray<number>>>;
+  /**
+   * How many ids `encodeBatch` would give each text, when the backend can tell without building them
+   * (optional; callers fall back to `encodeBatch`).
+   */
+  countBatch?(texts: ReadonlyArray<string>): Promise<ReadonlyArray<number>>;
   /** Texts of each id list, as Python `tokenizer.decode(ids)` gives them. */
   decodeBatch(ids: ReadonlyArray<ReadonlyArray<number>>): Promise<ReadonlyArray<string>>;
   /** The ids `add_special_tokens=True` puts before and after a single sequence's content. */

@@ -610,7 +610,7 @@ export const tokenizerFromFiles = (
   const encodeBatch = async (texts: ReadonlyArray<string>): Promise<ReadonlyArray<ReadonlyArray<number>>> => {
     texts.forEach(checkText);
     if (texts.length === 0) return [];
-    if (byWords !== null) return byWords(texts);
+    if (byWords !== null) return byWords.encodeBatch(texts);
     if (nativeBackend !== null) return (await nativeBackend.encodeBatch([...texts], { addSpecialTokens: false })).map((e) => e.getIds());
     return texts.map((text) => jsBackend!.encode(text, { add_special_tokens: false }));
   };
@@ -627,6 +627,14 @@ export const tokenizerFromFiles = (
   const port: TokenizerPort = {
     name,
     encodeBatch,
+    ...(byWords === null
+      ? {}
+      : {
+          countBatch: async (texts: ReadonlyArray<string>) => {
+            texts.forEach(checkText);
+            return byWords.countBatch(texts);
+          },
+        }),
     decodeBatch,
     specialTokens: specials,
     bosToken: setup.bosToken,

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { addedTokenSplitter, type SplitToken } from './addedTokens.js';
+import { addedTokenSplitter, type SplitToken, type TextPiece } from './addedTokens.js';
 
 const SPACE = '\u2581';
 /** Words remembered (a few dozen bytes each). */
@@ -60,7 +60,8 @@ export type WordModel = (words: ReadonlyArray<string>) => ReadonlyArray<Readonly
 
 /**
  * An `encodeBatch` (no special tokens, no truncation) that cuts at added tokens, normalizes each
- * piece, cuts it into words and encodes each distinct new word once, in one call to `model`.
+ * piece, cuts it into words and encodes each distinct new word once, in one call to `model`; and a
+ * `countBatch` giving the same ids' counts without building them.
  *
  * @category tokenizers
  */
@@ -70,7 +71,10 @@ export const wordEncoder = (options: {
   readonly model: WordModel;
   /** Characters of whole pieces (text between added tokens) remembered too. Default: 4,000,000. */
   readonly pieceCacheChars?: number;
-}): ((texts: ReadonlyArray<string>) => Promise<ReadonlyArray<ReadonlyArray<number>>>) => {
+}): {
+  readonly encodeBatch: (texts: ReadonlyArray<string>) => Promise<ReadonlyArray<ReadonlyArray<number>>>;
+  readonly countBatch: (texts: ReadonlyArray<string>) => Promise<ReadonlyArray<number>>;
+} => {
   const split = addedTokenSplitter(options.splitTokens);
   // First in, first out: cheaper than an LRU, and the corpus's common words stay because they recur.
   const words = new Map<string, ReadonlyArray<number>>();
@@ -89,7 +93,8 @@ export const wordEncoder = (options: {
     if (start < normalized.length) out.push(normalized.slice(start));
     return out;
   };
-  return async (texts) => {
+  /** The ids of every distinct piece of `texts` (from the caches, or encoded now), and their layouts. */
+  const piecesOf = async (texts: ReadonlyArray<string>) => {
     // Each text as added-token ids and pieces; each new piece as its words. What this call needs is
     // taken from the caches now: a concurrent call may evict entries while this one waits.
     const layouts = texts.map(split);
@@ -139,16 +144,32 @@ export const wordEncoder = (options: {
         }
       }
     }
-    return layouts.map((layout) => {
-      let length = 0;
-      for (const p of layout) length += 'id' in p ? 1 : knownPieces.get(p.text)!.length;
-      const out = new Array<number>(length);
-      let k = 0;
-      for (const p of layout) {
-        if ('id' in p) out[k++] = p.id;
-        else for (const id of knownPieces.get(p.text)!) out[k++] = id;
-      }
-      return out;
-    });
+    return { layouts, knownPieces };
+  };
+
+  const lengthOf = (layout: ReadonlyArray<TextPiece>, known: ReadonlyMap<string, ReadonlyArray<number>>): number => {
+    let length = 0;
+    for (const p of layout) length += 'id' in p ? 1 : known.get(p.text)!.length;
+    return length;
+  };
+
+  return {
+    encodeBatch: async (texts) => {
+      const { layouts, knownPieces } = await piecesOf(texts);
+      return layouts.map((layout) => {
+        const out = new Array<number>(lengthOf(layout, knownPieces));
+        let k = 0;
+        for (const p of layout) {
+          if ('id' in p) out[k++] = p.id;
+          else for (const id of knownPieces.get(p.text)!) out[k++] = id;
+        }
+        return out;
+      });
+    },
+    // Lengths only: the in-context example budget needs no ids.
+    countBatch: async (texts) => {
+      const { layouts, knownPieces } = await piecesOf(texts);
+      return layouts.map((layout) => lengthOf(layout, knownPieces));
+    },
   };
 };

@@ -32,6 +32,17 @@ const firstDifference = (expected: Step, actual: Step): string | null => {
   return null;
 };
 
+/**
+ * Every configuration is checked with each tokenizer backend and with worker threads: the output
+ * must not depend on how it is computed.
+ */
+const VARIANTS: ReadonlyArray<{ readonly name: string; readonly argv: ReadonlyArray<string> }> = [
+  { name: 'transformers.js, this thread', argv: [] },
+  { name: 'native tokenizers, 4 batches at once', argv: ['--tokenizer_backend', 'native', '--concurrency', '4'] },
+  { name: 'transformers.js, 2 worker threads', argv: ['--workers', '2'] },
+  { name: 'native tokenizers, 2 worker threads', argv: ['--tokenizer_backend', 'native', '--workers', '2'] },
+];
+
 describe('parity with FlagEmbedding (oracle goldens on examples/data)', () => {
   const configs = loadGoldenConfigs();
 
@@ -43,19 +54,23 @@ describe('parity with FlagEmbedding (oracle goldens on examples/data)', () => {
     }
   });
 
-  for (const config of configs) {
-    for (let rank = 0; rank < config.world_size; rank++) {
-      it(`${config.name}, rank ${rank}/${config.world_size}: ${config.about}`, async () => {
-        const expected = readGolden(goldenFile(config, rank));
-        const run = await runCli(dumpArgv(config, rank));
-        assert.equal(run.code, 0, run.stderr);
-        const actual = dumpLines(run.stdout) as Step[];
-        assert.equal(actual.length, expected.length, 'number of steps');
-        expected.forEach((step, i) => {
-          const difference = firstDifference(step, actual[i]!);
-          assert.equal(difference, null, `step ${i} (epoch ${String(step['epoch'])}): ${difference}`);
-        });
-      });
-    }
+  for (const variant of VARIANTS) {
+    describe(variant.name, () => {
+      for (const config of configs) {
+        for (let rank = 0; rank < config.world_size; rank++) {
+          it(`${config.name}, rank ${rank}/${config.world_size}: ${config.about}`, async () => {
+            const expected = readGolden(goldenFile(config, rank));
+            const run = await runCli([...dumpArgv(config, rank), ...variant.argv]);
+            assert.equal(run.code, 0, run.stderr);
+            const actual = dumpLines(run.stdout) as Step[];
+            assert.equal(actual.length, expected.length, 'number of steps');
+            expected.forEach((step, i) => {
+              const difference = firstDifference(step, actual[i]!);
+              assert.equal(difference, null, `step ${i} (epoch ${String(step['epoch'])}): ${difference}`);
+            });
+          });
+        }
+      }
+    });
   }
 });

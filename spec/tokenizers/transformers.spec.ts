@@ -73,6 +73,9 @@ const ICL_TOKENS = ['<instruct>', '<query>', '<response>'] as const;
 const load = (entry: TokenizerGolden, options: LoadTokenizerOptions): Promise<TokenizerPort> =>
   entry.name === 'fixture' ? Promise.resolve(fixtureTokenizer(options)) : loadDefaultTokenizer(options);
 
+/** Both backends must give Python's ids and texts. */
+const BACKENDS = ['js', 'native'] as const;
+
 const filesOf = (entry: TokenizerGolden) =>
   entry.name === 'fixture'
     ? fixtureTokenizerFiles()
@@ -111,13 +114,14 @@ const show = (text: string): string => JSON.stringify(text.length > 60 ? `${text
 // ------------------------------------------------------------------------------------------------
 
 describe(`TokenizerPort parity with Python transformers ${golden.versions['transformers']} / tokenizers ${golden.versions['tokenizers']}`, () => {
+  for (const backend of BACKENDS) {
   for (const entry of golden.tokenizers) {
     for (const variant of entry.variants) {
-      describe(`${entry.name} — ${variant.name} (${variant.cases.length} texts)`, () => {
+      describe(`${backend} backend: ${entry.name} — ${variant.name} (${variant.cases.length} texts)`, () => {
         let port: TokenizerPort;
         let plains: ReadonlyArray<ReadonlyArray<number>>;
         before(async () => {
-          port = await load(entry, variant.options);
+          port = await load(entry, { ...variant.options, backend });
           plains = await port.encodeBatch(variant.cases.map((c) => c.text));
         });
 
@@ -180,6 +184,7 @@ describe(`TokenizerPort parity with Python transformers ${golden.versions['trans
         });
       });
     }
+  }
   }
 
   it('the fixture recipe is the one generate.py handed to Python', () => {
