@@ -46,22 +46,35 @@ export const mapConcurrent = <A, B>(concurrency: number, makeStep: () => Step<A,
     const inFlight: Promise<B>[] = [];
     const iterator = source[Symbol.asyncIterator]();
     let exhausted = false;
+    let upstreamFailure: { error: unknown } | null = null;
     try {
       for (;;) {
         while (!exhausted && inFlight.length < concurrency) {
           signal?.throwIfAborted();
-          const next = await iterator.next();
+          let next: IteratorResult<A>;
+          try {
+            next = await iterator.next();
+          } catch (error) {
+            // The items already taken still come out first, in order; the error after them.
+            upstreamFailure = { error };
+            exhausted = true;
+            break;
+          }
           if (next.done) {
             exhausted = true;
             break;
           }
-          const pending = Promise.resolve().then(() => step(next.value));
+          const item = next.value;
+          const pending = Promise.resolve().then(() => step(item));
           // Settled later, in order; this keeps an early failure from being reported as unhandled.
           pending.catch(() => undefined);
           inFlight.push(pending);
         }
         const head = inFlight.shift();
-        if (head === undefined) return;
+        if (head === undefined) {
+          if (upstreamFailure !== null) throw upstreamFailure.error;
+          return;
+        }
         yield await head;
       }
     } finally {

@@ -54,8 +54,9 @@ export const withSegmentCache = (port: TokenizerPort, options: SegmentCacheOptio
   let usable = true;
 
   const remember = (key: string, ids: ReadonlyArray<number>): void => {
+    // Two concurrent calls may both have missed the key: count it once.
+    if (!cache.has(key)) cachedChars += key.length;
     cache.set(key, ids);
-    cachedChars += key.length;
     for (const [old] of cache) {
       if (cachedChars <= options.capacityChars) break;
       cache.delete(old);

@@ -135,8 +135,9 @@ export const wordEncoder = (options: {
       for (const w of pieceWords) for (const id of knownWords.get(w)!) ids.push(id);
       knownPieces.set(piece, ids);
       if (pieceCapacity > 0) {
+        // Two concurrent calls may both have missed the piece: count it once.
+        if (!pieces.has(piece)) pieceChars += piece.length;
         pieces.set(piece, ids);
-        pieceChars += piece.length;
         for (const [old] of pieces) {
           if (pieceChars <= pieceCapacity) break;
           pieces.delete(old);

@@ -15,6 +15,8 @@ const ready = (async () => {
   const tokenizer = await tokenizerFromRecipe(recipe);
   return textBuilder({ ...(steps as unknown as BatchBuilderOptions), tokenizer })();
 })();
+// A failure to start (a tokenizer that cannot be built) is reported to each request, not left to crash the thread.
+ready.catch(() => undefined);
 
 port.on('message', (request: Request) => {
   void (async (): Promise<Response> => {

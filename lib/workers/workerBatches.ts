@@ -5,7 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { from } from 'ix/asynciterable';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, InvariantError } from '../core/errors.js';
 import { mapConcurrent } from '../core/mapConcurrent.js';
 import type { PaddedBatch, SampledBatch, TokenizedBatch } from '../core/model.js';
 import type { Op } from '../core/operator.js';
@@ -74,16 +74,21 @@ export const workerBatches = (options: WorkerBatchesOptions & Readonly<Record<st
   return operator(async function* (batches) {
     const pool = Array.from({ length: count }, () => new Worker(new URL('./entry.mjs', import.meta.url), { workerData }));
     const pending = new Map<number, { resolve: (r: Response) => void; reject: (e: unknown) => void }>();
+    let broken: unknown = null;
     for (const worker of pool) {
       worker.on('message', (response: Response) => {
         const waiting = pending.get(response.id);
         pending.delete(response.id);
         waiting?.resolve(response);
       });
-      worker.on('error', (error) => {
+      // A worker that fails or exits takes the pool down: every waiting batch, and every later one, fails.
+      const down = (error: unknown) => {
+        broken ??= error;
         for (const w of pending.values()) w.reject(error);
         pending.clear();
-      });
+      };
+      worker.on('error', down);
+      worker.on('exit', (code) => down(new InvariantError(`a batch worker exited (code ${code}) while batches were being built`)));
     }
     let next = 0;
     try {
@@ -91,6 +96,7 @@ export const workerBatches = (options: WorkerBatchesOptions & Readonly<Record<st
         mapConcurrent(count * perWorker, () => async (batch: SampledBatch): Promise<PaddedBatch> => {
           const id = next++;
           const response = await new Promise<Response>((resolve, reject) => {
+            if (broken !== null) return reject(broken);
             pending.set(id, { resolve, reject });
             // Round robin: batches are about the same size, and the order of results is kept anyway.
             pool[id % count]!.postMessage({ id, batch: toWire(batch) } satisfies Request);
@@ -98,8 +104,10 @@ export const workerBatches = (options: WorkerBatchesOptions & Readonly<Record<st
           if ('error' in response) throw errorFromWire(response.error);
           const { ids, rowLengths, ...texts } = response.result;
           const rows = unpackRows(ids, rowLengths);
+          // The same fields as in this thread (augmentIcl drops the draws and the replay flag).
+          const { groups: _groups, icl: _icl, replay: _replay, ...position } = batch;
           return toPadded({
-            ...batch,
+            ...position,
             ...texts,
             queryIds: rows.slice(0, texts.queries.length) as unknown as TokenizedBatch['queryIds'],
             passageIds: rows.slice(texts.queries.length) as unknown as TokenizedBatch['passageIds'],
@@ -107,6 +115,8 @@ export const workerBatches = (options: WorkerBatchesOptions & Readonly<Record<st
         }),
       );
     } finally {
+      // Terminating fires 'exit': by then nothing waits any more, and later batches are not asked for.
+      broken ??= new InvariantError('the worker pool is closed');
       await Promise.all(pool.map((w) => w.terminate()));
     }
   });
