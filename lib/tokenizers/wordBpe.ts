@@ -18,7 +18,7 @@ import { addedTokenSplitter, type SplitToken, type TextPiece } from './addedToke
 
 const SPACE = '\u2581';
 /** Words remembered (a few dozen bytes each). */
-const WORD_CACHE_SIZE = 500_000;
+const WORD_CACHE_SIZE = 200_000;
 
 /** Whether `▁` follows another character somewhere in `symbol`: a place words are cut at. */
 const crossesWords = (symbol: string): boolean => {
