@@ -6,7 +6,7 @@ import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import { RecordError } from '../../lib/core/errors.js';
 import type { DatasetColumns, Example, GlobalBatch, LocalBatch, Located, ResumeState, Task, TaskFile, TaskFileOrigin } from '../../lib/core/model.js';
 import { memoryStore } from '../../lib/core/store.js';
-import { fileSummary } from '../../lib/plan/fileSummary.js';
+import { NO_COLUMNS, fileSummary } from '../../lib/plan/fileSummary.js';
 import type { SourcedExample } from '../../lib/sources/taskFiles.js';
 
 /** A task file (or task) with its records at hand, for assertions. */
@@ -26,15 +26,7 @@ export const resumeAt = (globalStep: number, epoch = 0, step = globalStep): Resu
 });
 
 /** No optional column anywhere; override the ones a test needs. */
-export const columns = (present: Partial<DatasetColumns> = {}): DatasetColumns => ({
-  prompt: false,
-  type: false,
-  category: false,
-  trainGroupSize: false,
-  posScores: false,
-  negScores: false,
-  ...present,
-});
+export const columns = (present: Partial<DatasetColumns> = {}): DatasetColumns => ({ ...NO_COLUMNS, ...present });
 
 /** A valid record: `query i`, one positive `pos i`, `negatives` negatives `neg i.j`, plus `extra`. */
 export const example = (i: number, extra: Partial<Example> = {}, negatives = 3): Example => ({
