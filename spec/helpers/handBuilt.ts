@@ -4,7 +4,7 @@
  */
 import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import { RecordError } from '../../lib/core/errors.js';
-import type { DatasetColumns, Example, GlobalBatch, LocalBatch, Located, ResumeState, Task, TaskFile, TaskFileOrigin } from '../../lib/core/model.js';
+import type { DatasetColumns, Example, GlobalBatch, LocalBatch, LocalSlice, Located, ResumeState, Task, TaskFile, TaskFileOrigin } from '../../lib/core/model.js';
 import { memoryStore } from '../../lib/core/store.js';
 import { NO_COLUMNS, fileSummary } from '../../lib/plan/fileSummary.js';
 import type { SourcedExample } from '../../lib/sources/taskFiles.js';
@@ -98,8 +98,8 @@ export const tasksOfSizes = (specs: ReadonlyArray<{ readonly name: string; reado
   });
 };
 
-/** Rank 0's local batch (world size 1) holding all of `t`'s records at `indices` (default: all). */
-export const localBatch = (t: WithRecords<Task>, indices: ReadonlyArray<number> = t.records.map((_, i) => i), step = 0): LocalBatch => ({
+/** Rank 0's local slice (world size 1) of `t` at `indices`, as `shardByRank` yields it. */
+export const localSlice = (t: Task, indices: ReadonlyArray<number>, step = 0, replay = false): LocalSlice => ({
   epoch: 0,
   step,
   globalStep: step,
@@ -107,9 +107,15 @@ export const localBatch = (t: WithRecords<Task>, indices: ReadonlyArray<number> 
   rank: 0,
   worldSize: 1,
   indices: indices as unknown as ReadonlyNonEmptyArray<number>,
-  records: indices.map((i) => t.records[i]!) as unknown as ReadonlyNonEmptyArray<Located<Example>>,
-  replay: false,
+  replay,
   resume: resumeAt(step + 1),
+});
+
+/** Rank 0's local batch (world size 1) holding all of `t`'s records at `indices` (default: all). */
+export const localBatch = (t: WithRecords<Task>, indices: ReadonlyArray<number> = t.records.map((_, i) => i), step = 0): LocalBatch => ({
+  ...localSlice(t, indices, step),
+  replay: false,
+  records: indices.map((i) => t.records[i]!) as unknown as ReadonlyNonEmptyArray<Located<Example>>,
 });
 
 /** A global batch of `t` at `indices`, as `epochShuffle` yields it (not a replay). */

@@ -7,13 +7,12 @@ import { describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { from, toArray } from 'ix/asynciterable';
-import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import type { Example, LocalBatch, LocalSlice, Located, RecordStore, ReplaySlice, Task } from '../../lib/core/model.js';
 import { operator, type Op } from '../../lib/core/operator.js';
 import { readRecords } from '../../lib/stages/readRecords.js';
 import { localSlicesOf, runnable } from '../arbitraries/batches.js';
 import { FC_SEED, fcParams } from '../helpers/fc.js';
-import { examples, resumeAt, task } from '../helpers/handBuilt.js';
+import { examples, localSlice, task } from '../helpers/handBuilt.js';
 import { checkOperatorLaws } from '../laws/checkOperatorLaws.js';
 
 type Stage = () => Op<LocalSlice, LocalBatch | ReplaySlice>;
@@ -40,18 +39,6 @@ const counting = (inner: RecordStore) => {
   const store: RecordStore = { size: inner.size, meta: (p) => inner.meta(p), read: (ps) => (asked.push([...ps]), inner.read(ps)) };
   return { store, asked };
 };
-
-const sliceOf = (t: Task, indices: ReadonlyArray<number>, step: number, replay: boolean): LocalSlice => ({
-  epoch: 0,
-  step,
-  globalStep: step,
-  task: t,
-  rank: 0,
-  worldSize: 1,
-  indices: indices as unknown as ReadonlyNonEmptyArray<number>,
-  replay,
-  resume: resumeAt(step + 1),
-});
 
 /** Random slices of one hand-built task of 8 records, some marked replay. */
 const slices = fc.array(
@@ -97,7 +84,7 @@ describe(`readRecords (FC_SEED=${FC_SEED})`, () => {
         const base = task({ name: 't', records: examples(8), batchSize: 1 });
         const store = unreadable(base.store);
         const t: Task = { ...base, store };
-        const input = specs.map((s, i) => sliceOf(t, s.indices, i, true));
+        const input = specs.map((s, i) => localSlice(t, s.indices, i, true));
         const out = await toArray(from(input).pipe(readRecords()));
         return store.reads === 0 && isDeepStrictEqual(out, input) && out.every((b) => b.replay && !('records' in b));
       }),
@@ -109,21 +96,21 @@ describe(`readRecords (FC_SEED=${FC_SEED})`, () => {
     const base = task({ name: 't', records: examples(8), batchSize: 1 });
     const { store, asked } = counting(base.store);
     const t: Task = { ...base, store };
-    const out = await toArray(from([sliceOf(t, [5, 1, 5], 0, false), sliceOf(t, [2], 1, true), sliceOf(t, [0, 7], 2, false)]).pipe(readRecords()));
+    const out = await toArray(from([localSlice(t, [5, 1, 5], 0, false), localSlice(t, [2], 1, true), localSlice(t, [0, 7], 2, false)]).pipe(readRecords()));
     assert.deepEqual(asked, [[5, 1, 5], [0, 7]]);
     assert.deepEqual(
       out.map((b) => (b.replay ? null : b.records.map((r) => r.value.query))),
       [['query 5', 'query 1', 'query 5'], null, ['query 0', 'query 7']],
     );
     const broken: Task = { ...base, store: unreadable(base.store) };
-    await assert.rejects(toArray(from([sliceOf(broken, [0], 0, false)]).pipe(readRecords())), ReadForbidden);
+    await assert.rejects(toArray(from([localSlice(broken, [0], 0, false)]).pipe(readRecords())), ReadForbidden);
   });
 
   it('reads lazily: nothing is read before the consumer asks for a batch', async () => {
     const base = task({ name: 't', records: examples(4), batchSize: 1 });
     const { store, asked } = counting(base.store);
     const t: Task = { ...base, store };
-    const iterator = from([sliceOf(t, [0], 0, false), sliceOf(t, [1], 1, false)]).pipe(readRecords())[Symbol.asyncIterator]();
+    const iterator = from([localSlice(t, [0], 0, false), localSlice(t, [1], 1, false)]).pipe(readRecords())[Symbol.asyncIterator]();
     assert.deepEqual(asked, []);
     await iterator.next();
     assert.deepEqual(asked, [[0]]);
