@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { FifoCache } from '../core/fifoCache.js';
 import { addedTokenSplitter, type SplitToken } from './addedTokens.js';
 import type { TokenizerPort } from './port.js';
 
@@ -24,7 +25,7 @@ export interface SegmentCacheOptions {
    * then dropped.
    */
   readonly anchor: SplitToken;
-  /** Characters of pieces kept (least recently used go first). */
+  /** Characters of pieces kept (the oldest go first). */
   readonly capacityChars: number;
 }
 
@@ -49,20 +50,8 @@ type Piece = { readonly id: number } | { readonly key: string };
 export const withSegmentCache = (port: TokenizerPort, options: SegmentCacheOptions): TokenizerPort => {
   if (options.splitTokens.length === 0 || options.capacityChars <= 0) return port;
   const split = addedTokenSplitter(options.splitTokens);
-  const cache = new Map<string, ReadonlyArray<number>>();
-  let cachedChars = 0;
+  const cache = new FifoCache<string, ReadonlyArray<number>>(options.capacityChars, (key) => key.length);
   let usable = true;
-
-  const remember = (key: string, ids: ReadonlyArray<number>): void => {
-    // Two concurrent calls may both have missed the key: count it once.
-    if (!cache.has(key)) cachedChars += key.length;
-    cache.set(key, ids);
-    for (const [old] of cache) {
-      if (cachedChars <= options.capacityChars) break;
-      cache.delete(old);
-      cachedChars -= old.length;
-    }
-  };
 
   const piecesOf = (text: string): Piece[] => split(text).map((p) => ('id' in p ? p : { key: `${p.start === 0 ? 'F' : 'N'}${p.text}` }));
 
@@ -81,9 +70,6 @@ export const withSegmentCache = (port: TokenizerPort, options: SegmentCacheOptio
           continue;
         }
         known.set(p.key, ids);
-        // Most recently used goes last.
-        cache.delete(p.key);
-        cache.set(p.key, ids);
       }
     }
     if (missing.size > 0) {
@@ -99,7 +85,7 @@ export const withSegmentCache = (port: TokenizerPort, options: SegmentCacheOptio
         }
         known.set(key, key[0] === 'N' ? ids.slice(1) : ids);
       }
-      for (const key of keys) remember(key, known.get(key)!);
+      for (const key of keys) cache.set(key, known.get(key)!);
     }
     return pieced.map((pieces) => {
       // A plain loop: flatMap over long id lists is a measurable share of a batch's time.

@@ -14,9 +14,12 @@
  *
  * @module
  */
+import { FifoCache } from '../core/fifoCache.js';
 import { addedTokenSplitter, type SplitToken, type TextPiece } from './addedTokens.js';
 
 const SPACE = '\u2581';
+const SPACE_CODE = 0x2581;
+const NOT_YET: ReadonlyArray<number> = [];
 /** Words remembered (a few dozen bytes each). */
 const WORD_CACHE_SIZE = 200_000;
 
@@ -76,74 +79,60 @@ export const wordEncoder = (options: {
   readonly countBatch: (texts: ReadonlyArray<string>) => Promise<ReadonlyArray<number>>;
 } => {
   const split = addedTokenSplitter(options.splitTokens);
-  // First in, first out: cheaper than an LRU, and the corpus's common words stay because they recur.
-  const words = new Map<string, ReadonlyArray<number>>();
+  // First in, first out: cheaper than an LRU; a common word that is forgotten soon comes back.
+  const words = new FifoCache<string, ReadonlyArray<number>>(WORD_CACHE_SIZE);
   // Whole pieces: prompts and in-context examples recur as such, in every query of a batch.
-  const pieces = new Map<string, ReadonlyArray<number>>();
-  const pieceCapacity = options.pieceCacheChars ?? 4_000_000;
-  let pieceChars = 0;
-  const wordsOf = (normalized: string): string[] => {
-    const out: string[] = [];
-    let start = 0;
-    for (let i = normalized.indexOf(SPACE, 1); i > 0; i = normalized.indexOf(SPACE, i + 1)) {
-      if (normalized[i - 1] === SPACE) continue;
-      out.push(normalized.slice(start, i));
-      start = i;
-    }
-    if (start < normalized.length) out.push(normalized.slice(start));
-    return out;
-  };
+  const pieces = new FifoCache<string, ReadonlyArray<number>>(options.pieceCacheChars ?? 4_000_000, (piece) => piece.length);
   /** The ids of every distinct piece of `texts` (from the caches, or encoded now), and their layouts. */
   const piecesOf = async (texts: ReadonlyArray<string>) => {
-    // Each text as added-token ids and pieces; each new piece as its words. What this call needs is
-    // taken from the caches now: a concurrent call may evict entries while this one waits.
+    // Each text as added-token ids and pieces. What this call needs is taken from the caches now
+    // (as references to the cached arrays): a concurrent call may evict entries while this one waits.
     const layouts = texts.map(split);
     const knownPieces = new Map<string, ReadonlyArray<number>>();
-    const newPieces = new Map<string, string[]>();
-    const knownWords = new Map<string, ReadonlyArray<number>>();
+    // A new piece's words, in order: a cached word's ids, or the slot of a word not cached yet.
+    const newPieces: { readonly piece: string; readonly parts: (ReadonlyArray<number> | number)[] }[] = [];
+    const missingSlots = new Map<string, number>();
     const missing: string[] = [];
+    const partOf = (word: string): ReadonlyArray<number> | number => {
+      const ids = words.get(word);
+      if (ids !== undefined) return ids;
+      let slot = missingSlots.get(word);
+      if (slot === undefined) {
+        slot = missing.push(word) - 1;
+        missingSlots.set(word, slot);
+      }
+      return slot;
+    };
     for (const layout of layouts) {
       for (const p of layout) {
-        if ('id' in p || knownPieces.has(p.text) || newPieces.has(p.text)) continue;
+        if ('id' in p || knownPieces.has(p.text)) continue;
         const cached = pieces.get(p.text);
         if (cached !== undefined) {
           knownPieces.set(p.text, cached);
           continue;
         }
-        const pieceWords = wordsOf(options.normalize(p.text));
-        newPieces.set(p.text, pieceWords);
-        for (const w of pieceWords) {
-          if (knownWords.has(w)) continue;
-          const ids = words.get(w);
-          if (ids === undefined) {
-            knownWords.set(w, []);
-            missing.push(w);
-          } else knownWords.set(w, ids);
+        // Words: cut at every `▁` that follows another character.
+        const normalized = options.normalize(p.text);
+        const parts: (ReadonlyArray<number> | number)[] = [];
+        let start = 0;
+        for (let i = normalized.indexOf(SPACE, 1); i > 0; i = normalized.indexOf(SPACE, i + 1)) {
+          if (normalized.charCodeAt(i - 1) === SPACE_CODE) continue;
+          parts.push(partOf(normalized.slice(start, i)));
+          start = i;
         }
+        if (start < normalized.length) parts.push(partOf(normalized.slice(start)));
+        // Marks the piece as taken care of; its ids are set below.
+        knownPieces.set(p.text, NOT_YET);
+        newPieces.push({ piece: p.text, parts });
       }
     }
-    if (missing.length > 0) {
-      const ids = await options.model(missing);
-      missing.forEach((w, i) => {
-        knownWords.set(w, ids[i]!);
-        if (words.size >= WORD_CACHE_SIZE) words.delete(words.keys().next().value!);
-        words.set(w, ids[i]!);
-      });
-    }
-    for (const [piece, pieceWords] of newPieces) {
+    const encoded = missing.length > 0 ? await options.model(missing) : [];
+    missing.forEach((w, i) => words.set(w, encoded[i]!));
+    for (const { piece, parts } of newPieces) {
       const ids: number[] = [];
-      for (const w of pieceWords) for (const id of knownWords.get(w)!) ids.push(id);
+      for (const part of parts) for (const id of typeof part === 'number' ? encoded[part]! : part) ids.push(id);
       knownPieces.set(piece, ids);
-      if (pieceCapacity > 0) {
-        // Two concurrent calls may both have missed the piece: count it once.
-        if (!pieces.has(piece)) pieceChars += piece.length;
-        pieces.set(piece, ids);
-        for (const [old] of pieces) {
-          if (pieceChars <= pieceCapacity) break;
-          pieces.delete(old);
-          pieceChars -= old.length;
-        }
-      }
+      pieces.set(piece, ids);
     }
     return { layouts, knownPieces };
   };
