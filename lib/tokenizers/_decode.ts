@@ -340,13 +340,16 @@ const compileSimpleRegex = (source: string, where: string): RegExp => {
   return regex;
 };
 
+/** What the fused steps make of one token: its byte (a `<0xAB>` token), or its text after the Replace. */
+type FusedItem = number | string;
+
 /**
  * `Replace(String a → b)`, `ByteFallback`, `Fuse` (the start of Llama's and Mistral's decoder) as one
  * pass over the tokens: the same text as the three steps one after another, without their
  * intermediate arrays. Null unless the decoder list starts exactly so, with a pattern and content
  * that cannot occur in a byte token (`<0xAB>`), so that replacing first cannot change which tokens are bytes.
  */
-const fusedLlamaPrefix = (list: ReadonlyArray<unknown>): ((tokens: ReadonlyArray<string>) => string) | null => {
+const fusedLlamaPrefix = (list: ReadonlyArray<unknown>): ((token: string) => FusedItem) | null => {
   const [replace, bytes, fuseStep] = list;
   if (!isObject(replace) || !isObject(bytes) || !isObject(fuseStep)) return null;
   if (replace['type'] !== 'Replace' || bytes['type'] !== 'ByteFallback' || fuseStep['type'] !== 'Fuse') return null;
@@ -356,25 +359,28 @@ const fusedLlamaPrefix = (list: ReadonlyArray<unknown>): ((tokens: ReadonlyArray
   const from = pattern['String'];
   // Neither side may hold a byte token's characters: replacing must not make or unmake byte tokens.
   if (from === '' || /[<0xX>0-9A-Fa-f+]/.test(from) || /[<0xX>0-9A-Fa-f+]/.test(content)) return null;
-  return (tokens) => {
-    const out: string[] = [];
-    let run: number[] = [];
-    for (const token of tokens) {
-      const byte = byteOfToken(token);
-      if (byte !== null) {
-        run.push(byte);
-        continue;
-      }
-      if (run.length > 0) {
-        const text = utf8Strict(run);
-        out.push(text ?? REPLACEMENT.repeat(run.length));
-        run = [];
-      }
-      out.push(token.includes(from) ? token.replaceAll(from, content) : token);
+  return (token) => byteOfToken(token) ?? (token.includes(from) ? token.replaceAll(from, content) : token);
+};
+
+/** The fused steps' text: items in order, each run of bytes decoded (one U+FFFD per byte when invalid). */
+const joinFused = (count: number, itemAt: (i: number) => FusedItem | undefined): string => {
+  let out = '';
+  let run: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const item = itemAt(i);
+    if (item === undefined) continue;
+    if (typeof item === 'number') {
+      run.push(item);
+      continue;
     }
-    if (run.length > 0) out.push(utf8Strict(run) ?? REPLACEMENT.repeat(run.length));
-    return out.join('');
-  };
+    if (run.length > 0) {
+      out += utf8Strict(run) ?? REPLACEMENT.repeat(run.length);
+      run = [];
+    }
+    out += item;
+  }
+  if (run.length > 0) out += utf8Strict(run) ?? REPLACEMENT.repeat(run.length);
+  return out;
 };
 
 const compileStep = (spec: unknown, where: string): Step => {
@@ -389,7 +395,7 @@ const compileStep = (spec: unknown, where: string): Step => {
       if (fused !== null) {
         // The first three steps in one pass (decoding runs often); the rest as compiled.
         const rest = steps.slice(3);
-        return (tokens) => rest.reduce<ReadonlyArray<string>>((acc, step) => step(acc), [fused(tokens)]);
+        return (tokens) => rest.reduce<ReadonlyArray<string>>((acc, step) => step(acc), [joinFused(tokens.length, (i) => fused(tokens[i]!))]);
       }
       return (tokens) => steps.reduce<ReadonlyArray<string>>((acc, step) => step(acc), tokens);
     }
@@ -463,6 +469,42 @@ export const compileDecoder = (spec: unknown, where = 'decoder'): TokenDecoder =
   if (spec === null || spec === undefined) return (tokens) => tokens.join(' ');
   const step = compileStep(spec, where);
   return (tokens) => step(tokens).join('');
+};
+
+/**
+ * {@link compileDecoder} over ids: Rust `tokenizer.decode(ids, skip_special_tokens=False)`, where an
+ * id without a token is skipped.
+ *
+ * **Details**: for a decoder that starts with Llama's `Replace`, `ByteFallback`, `Fuse`, what those
+ * steps make of each token is computed once per vocabulary entry, when compiling; decoding then
+ * reads a table instead of parsing and replacing every token again.
+ *
+ * @example
+ * const mistral = { type: 'Sequence', decoders: [
+ *   { type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' },
+ *   { type: 'Strip', content: ' ', start: 1, stop: 0 }] };
+ * compileIdDecoder(mistral, new Map([[1, '▁a'], [2, '<0x21>'], [3, '▁b']]))([1, 2, 99, 3]); // 'a! b'
+ *
+ * @category tokenizers
+ */
+export const compileIdDecoder = (spec: unknown, tokens: ReadonlyMap<number, string>, where = 'decoder'): ((ids: ReadonlyArray<number>) => string) => {
+  const decode = compileDecoder(spec, where);
+  const list = isObject(spec) && spec['type'] === 'Sequence' && Array.isArray(spec['decoders']) ? spec['decoders'] : null;
+  const fused = list === null ? null : fusedLlamaPrefix(list);
+  if (list === null || fused === null) {
+    return (ids) => {
+      const known: string[] = [];
+      for (const id of ids) {
+        const token = tokens.get(id);
+        if (token !== undefined) known.push(token);
+      }
+      return decode(known);
+    };
+  }
+  const items: Array<FusedItem | undefined> = [];
+  for (const [id, token] of tokens) items[id] = fused(token);
+  const rest = list.slice(3).map((d, i) => compileStep(d, `${where}.decoders[${i + 3}]`));
+  return (ids) => rest.reduce<ReadonlyArray<string>>((acc, step) => step(acc), [joinFused(ids.length, (i) => items[ids[i]!])]).join('');
 };
 
 /**

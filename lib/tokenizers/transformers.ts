@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { PreTrainedTokenizer } from '@huggingface/transformers';
 import { ConfigError, InvariantError, TokenizerError } from '../core/errors.js';
 import type { TokenizerPort, TokenizerRecipe } from './port.js';
-import { cleanUpTokenization, compileDecoder } from './_decode.js';
+import { cleanUpTokenization, compileIdDecoder } from './_decode.js';
 import { withSegmentCache } from './segmentCache.js';
 import { wordEncoder, wordSplitSafe, type WordModel } from './wordBpe.js';
 
@@ -459,7 +459,32 @@ const loneSurrogateAt = (text: string): number => {
 };
 
 /** The tokenizer's normalizer, as transformers.js implements it (for the native backend too). */
+/**
+ * A normalizer made only of `Prepend` and `Replace` with a String pattern (Llama's and Mistral's) as
+ * plain string operations, or null for any other. (transformers.js runs the same steps with a regex.)
+ */
+const plainNormalizer = (spec: unknown): ((text: string) => string) | null => {
+  const steps = isObject(spec) && spec['type'] === 'Sequence' && Array.isArray(spec['normalizers']) ? spec['normalizers'] : isObject(spec) ? [spec] : null;
+  if (steps === null || steps.length === 0) return null;
+  const compiled: Array<(text: string) => string> = [];
+  for (const step of steps) {
+    if (!isObject(step)) return null;
+    if (step['type'] === 'Prepend' && typeof step['prepend'] === 'string') {
+      const prefix = step['prepend'];
+      // Rust prepends to non-empty text only.
+      compiled.push((text) => (text === '' ? text : prefix + text));
+    } else if (step['type'] === 'Replace' && isObject(step['pattern']) && typeof step['pattern']['String'] === 'string' && step['pattern']['String'] !== '' && typeof step['content'] === 'string') {
+      const from = step['pattern']['String'];
+      const to = step['content'];
+      compiled.push((text) => text.replaceAll(from, to));
+    } else return null;
+  }
+  return (text) => compiled.reduce((t, step) => step(t), text);
+};
+
 const normalizerOf = (json: Json, jsBackend: PreTrainedTokenizer | null): ((text: string) => string) => {
+  const plain = plainNormalizer(json['normalizer']);
+  if (plain !== null) return plain;
   const tokenizer =
     jsBackend ??
     // Only for its normalizer: a tokenizer with the real normalizer and an empty model.
@@ -506,13 +531,6 @@ export const tokenizerFromFiles = (
   const setup = setUp(files, opts);
   const json = setup.json as Json;
   const specials = specialIdsOf(json['post_processor'], 'tokenizer.json: post_processor');
-  const decode = compileDecoder(json['decoder'], 'tokenizer.json: decoder');
-
-  const toId = tokenToIdIn(json);
-  const padToken = setup.padToken ?? setup.unkToken ?? setup.eosToken;
-  if (padToken === null) throw new TokenizerError('tokenizer_config.json: no pad, unk or eos token to pad with');
-  const padTokenId = toId(padToken)!;
-
   // id → token as Rust's decode finds it: added tokens first, then the model's vocabulary.
   const model = json['model'] as Json;
   const idToToken = new Map<number, string>();
@@ -520,6 +538,13 @@ export const tokenizerFromFiles = (
   if (Array.isArray(vocab)) vocab.forEach((entry, id) => Array.isArray(entry) && typeof entry[0] === 'string' && idToToken.set(id, entry[0]));
   else if (isObject(vocab)) for (const [token, id] of Object.entries(vocab)) if (typeof id === 'number') idToToken.set(id, token);
   for (const t of json['added_tokens'] as Json[]) idToToken.set(t['id'] as number, t['content'] as string);
+  // Rust's decode skips ids it has no token for; Python returns what is left.
+  const decode = compileIdDecoder(json['decoder'], idToToken, 'tokenizer.json: decoder');
+
+  const toId = tokenToIdIn(json);
+  const padToken = setup.padToken ?? setup.unkToken ?? setup.eosToken;
+  if (padToken === null) throw new TokenizerError('tokenizer_config.json: no pad, unk or eos token to pad with');
+  const padTokenId = toId(padToken)!;
 
   // transformers.js reads a few config fields; pass only those, so that slow-tokenizer-only options
   // (remove_space, do_lowercase_and_remove_accent) that Python's fast tokenizer ignores stay ignored.
@@ -585,13 +610,7 @@ export const tokenizerFromFiles = (
 
   const decodeOne = (ids: ReadonlyArray<number>, index: number): string => {
     checkIds(ids, index);
-    const tokens: string[] = [];
-    for (const id of ids) {
-      const token = idToToken.get(id);
-      // Rust's decode skips ids it has no token for; Python returns what is left.
-      if (token !== undefined) tokens.push(token);
-    }
-    return cleanUp(decode(tokens));
+    return cleanUp(decode(ids));
   };
 
   // Pieces between added tokens are encoded on their own by both backends (so they can be cached, and
@@ -615,14 +634,9 @@ export const tokenizerFromFiles = (
     return texts.map((text) => jsBackend!.encode(text, { add_special_tokens: false }));
   };
 
-  const decodeBatch =
-    nativeBackend !== null
-      ? async (idLists: ReadonlyArray<ReadonlyArray<number>>) => {
-          idLists.forEach(checkIds);
-          if (idLists.length === 0) return [];
-          return (await nativeBackend!.decodeBatch(idLists.map((ids) => [...ids]), false)).map(cleanUp);
-        }
-      : async (idLists: ReadonlyArray<ReadonlyArray<number>>) => idLists.map(decodeOne);
+  // Both backends decode with the Rust-exact decoder in this thread: it gives Rust's text (spec/tokenizers
+  // compares it with Rust's own decode on fuzzed ids) and, with no native call, costs less than one.
+  const decodeBatch = async (idLists: ReadonlyArray<ReadonlyArray<number>>) => idLists.map(decodeOne);
 
   const port: TokenizerPort = {
     name,

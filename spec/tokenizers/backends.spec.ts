@@ -2,7 +2,8 @@
  * The two backends of the tokenizer port (`'js'`: transformers.js in this thread; `'native'`: HF's
  * Rust tokenizers) against each other and against whole-text encoders: on fuzzed text both give the
  * ids transformers.js and Rust give for the whole text (which proves the word-by-word path exact on
- * that text), and both decode any id list to the same string. Also: the caches change nothing (any
+ * that text), and both decode any id list as Rust's own decode does (both use this library's
+ * Rust-exact decoder, with its per-id table for Llama's decoder). Also: the caches change nothing (any
  * size, concurrent calls), `wordSplitSafe` refuses a merge list that joins words and the port then
  * still encodes right, the fused Llama decoder equals the step-by-step chain, and a meta-test shows
  * that cutting words at the wrong place is caught.
@@ -13,7 +14,7 @@ import { before, describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { PreTrainedTokenizer } from '@huggingface/transformers';
-import { compileDecoder } from '../../lib/tokenizers/_decode.js';
+import { compileDecoder, compileIdDecoder } from '../../lib/tokenizers/_decode.js';
 import { addedTokenSplitter } from '../../lib/tokenizers/addedTokens.js';
 import type { TokenizerPort } from '../../lib/tokenizers/port.js';
 import {
@@ -37,17 +38,21 @@ type Encoder = (texts: ReadonlyArray<string>) => Promise<Ids>;
 type Json = Record<string, unknown>;
 
 /** HF's Rust tokenizers, through the optional package the native backend uses. */
-type NativeTokenizer = { encodeBatch(texts: string[], options: { addSpecialTokens: boolean }): Promise<Array<{ getIds(): number[] }>> };
+type NativeTokenizer = {
+  encodeBatch(texts: string[], options: { addSpecialTokens: boolean }): Promise<Array<{ getIds(): number[] }>>;
+  decodeBatch(ids: number[][], skipSpecialTokens: boolean): Promise<string[]>;
+};
 const native = createRequire(import.meta.url)('@anush008/tokenizers') as { Tokenizer: { fromString(json: string): NativeTokenizer } };
 
-/** Whole-text encoders straight from the two libraries (no splitting, no caching): the oracles. */
+/** Whole-text encoders straight from the two libraries (no splitting, no caching), and Rust's own decode: the oracles. */
 const wholeTextEncoders = (files: TokenizerFiles) => {
   const setup = tokenizerSetup(files, OPTIONS);
   const js = new PreTrainedTokenizer(setup.json, { bos_token: setup.bosToken, eos_token: setup.eosToken, unk_token: setup.unkToken, pad_token: setup.padToken });
   const rust = native.Tokenizer.fromString(JSON.stringify(setup.json));
   const transformersJs: Encoder = async (texts) => texts.map((t) => js.encode(t, { add_special_tokens: false }));
   const rustWhole: Encoder = async (texts) => (texts.length === 0 ? [] : (await rust.encodeBatch([...texts], { addSpecialTokens: false })).map((e) => e.getIds()));
-  return { setup, transformersJs, rustWhole };
+  const rustDecode = async (lists: Ids): Promise<ReadonlyArray<string>> => rust.decodeBatch(lists.map((ids) => [...ids]), false);
+  return { setup, transformersJs, rustWhole, rustDecode };
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -278,7 +283,7 @@ describe(`tokenizer backends: js and native (FC_SEED=${FC_SEED})`, () => {
       assert.equal(vocabSize, 32003);
     });
 
-    it('js (Rust-exact, fused) and native (Rust) decode random id lists identically, unknown ids included', async () => {
+    it("both backends decode random id lists as Rust's own decode does, unknown ids included", async () => {
       const idArb = fc.oneof(
         { weight: 4, arbitrary: fc.integer({ min: 0, max: vocabSize - 1 }) },
         { weight: 4, arbitrary: fc.integer({ min: 0x80, max: 0xff }).map((b) => 3 + b) },
@@ -286,26 +291,28 @@ describe(`tokenizer backends: js and native (FC_SEED=${FC_SEED})`, () => {
         { weight: 1, arbitrary: fc.integer({ min: vocabSize, max: vocabSize + 5 }) },
       );
       await fc.assert(
-        fc.asyncProperty(fc.array(fc.array(idArb, { maxLength: 12 }), { minLength: 1, maxLength: 6 }), async (lists) =>
-          isDeepStrictEqual(await port('js').decodeBatch(lists), await port('native').decodeBatch(lists)),
-        ),
+        fc.asyncProperty(fc.array(fc.array(idArb, { maxLength: 12 }), { minLength: 1, maxLength: 6 }), async (lists) => {
+          const rust = await oracle.rustDecode(lists);
+          return isDeepStrictEqual(await port('js').decodeBatch(lists), rust) && isDeepStrictEqual(await port('native').decodeBatch(lists), rust);
+        }),
         fcParams({ numRuns: 1500 }),
       );
     });
 
-    it('js and native decode the ids of random texts cut at every position (multi-byte characters cut apart) identically', async () => {
+    it("both backends decode the ids of random texts cut at every position (multi-byte characters cut apart) as Rust's own decode does", async () => {
       await fc.assert(
         fc.asyncProperty(textArb, async (text) => {
           const [ids] = await port('js').encodeBatch([text]);
           const lists = [];
           for (let k = 0; k <= ids!.length; k++) lists.push(ids!.slice(0, k), ids!.slice(k));
-          return isDeepStrictEqual(await port('js').decodeBatch(lists), await port('native').decodeBatch(lists));
+          const rust = await oracle.rustDecode(lists);
+          return isDeepStrictEqual(await port('js').decodeBatch(lists), rust) && isDeepStrictEqual(await port('native').decodeBatch(lists), rust);
         }),
         fcParams({ numRuns: 500, examples: [['中文😀 ∑𝔽 한국어']] }),
       );
     });
 
-    it('an invalid UTF-8 run of byte tokens is one U+FFFD per byte, in both backends', async () => {
+    it("an invalid UTF-8 run of byte tokens is one U+FFFD per byte, in both backends and in Rust's own decode", async () => {
       const b = (...bytes: number[]) => bytes.map((x) => 3 + x);
       const cases: Array<[number[], string]> = [
         [b(0xe4), '\uFFFD'],
@@ -321,6 +328,7 @@ describe(`tokenizer backends: js and native (FC_SEED=${FC_SEED})`, () => {
       for (const backend of ['js', 'native'] as const) {
         assert.deepEqual(await port(backend).decodeBatch(cases.map(([ids]) => ids)), cases.map(([, text]) => text), backend);
       }
+      assert.deepEqual(await oracle.rustDecode(cases.map(([ids]) => ids)), cases.map(([, text]) => text), 'rust');
     });
   });
 
@@ -419,6 +427,32 @@ describe(`tokenizer backends: js and native (FC_SEED=${FC_SEED})`, () => {
         fc.property(tokensArb, (tokens) => decode(tokens) === decoderModel(tokens, SPACE, 'A', 0)),
         fcParams({ numRuns: 500 }),
       );
+    });
+
+    it('compileIdDecoder (a table per id when fused) equals compileDecoder on the ids\' tokens, unknown ids skipped, fused or not', () => {
+      const chars = fc.constantFrom(SPACE, ' ', 'A', '1', '<', '>', 'x', 'é');
+      fc.assert(
+        fc.property(
+          fc.string({ unit: chars, minLength: 1, maxLength: 2 }),
+          fc.string({ unit: chars, maxLength: 2 }),
+          fc.boolean(),
+          tokensArb,
+          fc.array(fc.nat({ max: 40 }), { maxLength: 20 }),
+          (from, to, fusable, vocabulary, ids) => {
+            // A Replace wrapped in a Sequence of its own is never fused: the general path.
+            const spec = { type: 'Sequence', decoders: [fusable ? replace(from, to) : { type: 'Sequence', decoders: [replace(from, to)] }, ...LLAMA_TAIL] };
+            const tokens = new Map(vocabulary.map((t, id) => [id, t] as const));
+            const expected = compileDecoder(spec)(ids.flatMap((id) => (tokens.has(id) ? [tokens.get(id)!] : [])));
+            return compileIdDecoder(spec, tokens)(ids) === expected;
+          },
+        ),
+        fcParams({ numRuns: 2000 }),
+      );
+    });
+
+    it('compileIdDecoder: the example of its documentation', () => {
+      const mistral = { type: 'Sequence', decoders: [replace(SPACE, ' '), ...LLAMA_TAIL] };
+      assert.equal(compileIdDecoder(mistral, new Map([[1, `${SPACE}a`], [2, '<0x21>'], [3, `${SPACE}b`]]))([1, 2, 99, 3]), 'a! b');
     });
 
     it('the Mistral port decodes as the model does (its decoder is the fused one)', async () => {
