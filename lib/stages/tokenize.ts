@@ -50,7 +50,15 @@ export const withSpecialTokens = (
   content: ReadonlyArray<number>,
   special: TokenizerPort['specialTokens'],
   maxLength: number,
-): ReadonlyArray<number> => [...special.prefix, ...content.slice(0, maxLength - special.prefix.length - special.suffix.length), ...special.suffix];
+): ReadonlyArray<number> => {
+  const kept = Math.max(0, Math.min(content.length, maxLength - special.prefix.length - special.suffix.length));
+  const ids = new Array<number>(special.prefix.length + kept + special.suffix.length);
+  let k = 0;
+  for (const id of special.prefix) ids[k++] = id;
+  for (let i = 0; i < kept; i++) ids[k++] = content[i]!;
+  for (const id of special.suffix) ids[k++] = id;
+  return ids;
+};
 
 /**
  * Tokenizes queries and passages as the reference's collator does: special tokens added, truncated
