@@ -43,7 +43,7 @@ type Piece = { readonly id: number } | { readonly key: string };
  * own first id, the wrapper stops using pieces and encodes whole texts from then on.
  *
  * @example
- * const fast = withSegmentCache(port, { splitTokens, anchor: { content: '<s>', id: 1 }, capacityChars: 4_000_000 });
+ * const fast = withSegmentCache(port, { splitTokens, anchor: { content: '<s>', id: 1 }, capacityChars: 1_000_000 });
  *
  * @category tokenizers
  */

@@ -44,7 +44,7 @@ export interface LoadTokenizerOptions {
   /**
    * Characters of text pieces (the text between added tokens) whose ids are remembered, so that
    * prompts and in-context examples are not encoded again and again (see `withSegmentCache`; the
-   * ids are the same). 0 turns it off. Default: 4,000,000.
+   * ids are the same). 0 turns it off. Default: 1,000,000 (a few dozen batches' new text).
    */
   readonly segmentCacheChars?: number;
 }
@@ -224,7 +224,7 @@ const validateOptions = (options: LoadTokenizerOptions): Required<LoadTokenizerO
   if (typeof addEos !== 'boolean') throw new ConfigError('add_eos_token', `must be a boolean, got ${JSON.stringify(addEos)}`);
   const backend = options.backend ?? 'js';
   if (backend !== 'js' && backend !== 'native') throw new ConfigError('tokenizer_backend', `must be 'js' or 'native', got ${JSON.stringify(backend)}`);
-  const segmentCacheChars = options.segmentCacheChars ?? 4_000_000;
+  const segmentCacheChars = options.segmentCacheChars ?? 1_000_000;
   if (!Number.isSafeInteger(segmentCacheChars) || segmentCacheChars < 0) {
     throw new ConfigError('segment_cache_chars', `must be a non-negative integer, got ${segmentCacheChars}`);
   }

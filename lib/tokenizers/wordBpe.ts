@@ -72,7 +72,7 @@ export const wordEncoder = (options: {
   readonly splitTokens: ReadonlyArray<SplitToken>;
   readonly normalize: (piece: string) => string;
   readonly model: WordModel;
-  /** Characters of whole pieces (text between added tokens) remembered too. Default: 4,000,000. */
+  /** Characters of whole pieces (text between added tokens) remembered too. Default: 1,000,000. */
   readonly pieceCacheChars?: number;
 }): {
   readonly encodeBatch: (texts: ReadonlyArray<string>) => Promise<ReadonlyArray<ReadonlyArray<number>>>;
@@ -82,7 +82,7 @@ export const wordEncoder = (options: {
   // First in, first out: cheaper than an LRU; a common word that is forgotten soon comes back.
   const words = new FifoCache<string, ReadonlyArray<number>>(WORD_CACHE_SIZE);
   // Whole pieces: prompts and in-context examples recur as such, in every query of a batch.
-  const pieces = new FifoCache<string, ReadonlyArray<number>>(options.pieceCacheChars ?? 4_000_000, (piece) => piece.length);
+  const pieces = new FifoCache<string, ReadonlyArray<number>>(options.pieceCacheChars ?? 1_000_000, (piece) => piece.length);
   /** The ids of every distinct piece of `texts` (from the caches, or encoded now), and their layouts. */
   const piecesOf = async (texts: ReadonlyArray<string>) => {
     // Each text as added-token ids and pieces. What this call needs is taken from the caches now
@@ -129,8 +129,11 @@ export const wordEncoder = (options: {
     const encoded = missing.length > 0 ? await options.model(missing) : [];
     missing.forEach((w, i) => words.set(w, encoded[i]!));
     for (const { piece, parts } of newPieces) {
-      const ids: number[] = [];
-      for (const part of parts) for (const id of typeof part === 'number' ? encoded[part]! : part) ids.push(id);
+      // Allocated at their final size: these arrays stay in the piece cache.
+      const wordIds = parts.map((part) => (typeof part === 'number' ? encoded[part]! : part));
+      const ids = new Array<number>(wordIds.reduce((n, w) => n + w.length, 0));
+      let k = 0;
+      for (const w of wordIds) for (let i = 0; i < w.length; i++) ids[k++] = w[i]!;
       knownPieces.set(piece, ids);
       pieces.set(piece, ids);
     }
