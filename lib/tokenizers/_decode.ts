@@ -488,6 +488,7 @@ export const compileDecoder = (spec: unknown, where = 'decoder'): TokenDecoder =
  * @category tokenizers
  */
 export const compileIdDecoder = (spec: unknown, tokens: ReadonlyMap<number, string>, where = 'decoder'): ((ids: ReadonlyArray<number>) => string) => {
+  // Compiled in any case: an unsupported decoder throws here, whichever path decodes.
   const decode = compileDecoder(spec, where);
   const list = isObject(spec) && spec['type'] === 'Sequence' && Array.isArray(spec['decoders']) ? spec['decoders'] : null;
   const fused = list === null ? null : fusedLlamaPrefix(list);

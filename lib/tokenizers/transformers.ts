@@ -458,7 +458,6 @@ const loneSurrogateAt = (text: string): number => {
   return -1;
 };
 
-/** The tokenizer's normalizer, as transformers.js implements it (for the native backend too). */
 /**
  * A normalizer made only of `Prepend` and `Replace` with a String pattern (Llama's and Mistral's) as
  * plain string operations, or null for any other. (transformers.js runs the same steps with a regex.)
@@ -482,6 +481,7 @@ const plainNormalizer = (spec: unknown): ((text: string) => string) | null => {
   return (text) => compiled.reduce((t, step) => step(t), text);
 };
 
+/** The tokenizer's normalizer (for the native backend too): plain string operations where they suffice, else transformers.js's. */
 const normalizerOf = (json: Json, jsBackend: PreTrainedTokenizer | null): ((text: string) => string) => {
   const plain = plainNormalizer(json['normalizer']);
   if (plain !== null) return plain;
