@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { from, toArray } from 'ix/asynciterable';
 import { take } from 'ix/asynciterable/operators';
-import { parseArguments } from '../../lib/cli/args.js';
+import { parseArguments } from '../../lib/cli/program.js';
 import { optionsFromArguments, tokenizerFromArguments } from '../../lib/cli/main.js';
 import type { PaddedBatch, TaskFile } from '../../lib/core/model.js';
 import { flagEmbeddingStages } from '../../lib/pipelines/flagEmbeddingIcl.js';
