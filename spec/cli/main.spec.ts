@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ARGUMENTS, COMMANDS } from '../../lib/cli/args.js';
+import { COMMANDS, optionsOf } from '../../lib/cli/args.js';
 import { dumpLines, runCli, type CliRun } from '../helpers/run.js';
 import { writeTree } from '../helpers/tmp.js';
 
@@ -98,7 +98,7 @@ describe('cli: --help and --version', () => {
       assert.equal(run.code, 0, argv.join(' '));
       assert.equal(run.stderr, '');
       assert.match(run.stdout, /^Usage: llm-retriever-data dump \[options\]/);
-      for (const [name, spec] of Object.entries(ARGUMENTS).filter(([, s]) => s.commands.includes('dump'))) {
+      for (const [name, spec] of optionsOf('dump')) {
         assert.match(run.stdout, new RegExp(`--${name}\\s`), name);
         assert.ok(normalized(run.stdout).includes(normalized(spec.help)), `help of ${name}`);
       }

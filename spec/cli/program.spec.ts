@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ARGUMENTS, COMMANDS, optionsOf, type CommandName } from '../../lib/cli/args.js';
+import { ARGUMENTS, COMMANDS, optionsOf, type CommandName, type OptionSpec } from '../../lib/cli/args.js';
 import { packageVersion, parseArguments, parseCommandLine, UsageError } from '../../lib/cli/program.js';
 import { ConfigError } from '../../lib/core/errors.js';
 import { fcParams, FC_SEED } from '../helpers/fc.js';
@@ -177,7 +177,7 @@ describe('parseCommandLine: help and version', () => {
       assert.equal(printed([command, '-h']), text);
       assert.equal(printed(['help', command]), text);
       assert.match(text, new RegExp(`^Usage: llm-retriever-data ${command} \\[options\\]`));
-      for (const [name, spec] of Object.entries(ARGUMENTS)) {
+      for (const [name, spec] of Object.entries(ARGUMENTS as Record<string, OptionSpec>)) {
         if (spec.commands.includes(command)) {
           assert.match(text, new RegExp(`--${name}\\b`), name);
           assert.ok(normalized(text).includes(normalized(spec.help)), `help of ${name}`);
