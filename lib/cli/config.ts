@@ -96,11 +96,11 @@ export const readConfigFile = async (path: string, command: CommandName): Promis
   let data: unknown;
   try {
     // JSON is YAML 1.2 too: one parser, with integers as bigints, so that a seed of any size stays exact.
-    data = parseYaml(text, { intAsBigInt: true, logLevel: 'error', prettyErrors: false });
+    data = parseYaml(text, { intAsBigInt: true, logLevel: 'error', prettyErrors: true });
   } catch (e) {
     if (!(e instanceof YAMLParseError)) throw e;
     const at = e.linePos?.[0];
-    throw new ConfigError('config', `${path}${at === undefined ? '' : `:${at.line}:${at.col}`}: malformed ${format}: ${e.message.split('\n')[0]}`);
+    throw new ConfigError('config', `${path}${at === undefined ? '' : `:${at.line}:${at.col}`}: malformed ${format}: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:$/, '')}`);
   }
   if (data === null || data === undefined) return {};
   if (typeof data !== 'object' || Array.isArray(data)) throw new ConfigError('config', `${path}: expected a mapping of option names to values, got ${describe(data)}`);
