@@ -31,8 +31,9 @@ const formatAmount = (n: number, unit: ProgressUnit | undefined): string =>
 const formatSeconds = (ms: number): string => (ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
 
 /**
- * A {@link ProgressSink} that draws on `err` (stderr). One task is shown at a time: starting
- * another ends the one before.
+ * A {@link ProgressSink} that draws on `err` (stderr). A task is drawn at its first update (or
+ * after one interval without any), then at most once per interval. One task is shown at a time:
+ * starting another ends the one before.
  */
 export const stderrProgress = (err: Output, options: StderrProgressOptions): ProgressSink => {
   const now = options.now ?? (() => performance.now());
@@ -66,7 +67,6 @@ export const stderrProgress = (err: Output, options: StderrProgressOptions): Pro
       // The elapsed time keeps moving while one big file is read; unref: never keeps the process alive.
       const tick = setInterval(() => draw(), interval);
       tick.unref();
-      draw();
       const task: ProgressTask = {
         update: (n, what) => {
           done = n;
