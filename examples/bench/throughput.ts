@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { from, toArray } from 'ix/asynciterable';
 import { take } from 'ix/asynciterable/operators';
 import { parseArguments } from '../../lib/cli/program.js';
-import { optionsFromArguments, tokenizerFromArguments } from '../../lib/cli/main.js';
+import { optionsFromArguments, tokenizerFromArguments } from '../../lib/cli/commands.js';
 import type { PaddedBatch, TaskFile } from '../../lib/core/model.js';
 import { flagEmbeddingStages } from '../../lib/pipelines/flagEmbeddingIcl.js';
 import { indexTaskFiles } from '../../lib/sources/indexTaskFiles.js';

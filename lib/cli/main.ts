@@ -8,14 +8,12 @@ import type { Writable } from 'node:stream';
 import { ConfigError, RecordError, TokenizerError } from '../core/errors.js';
 import { collectReport, type ReportSink } from '../core/report.js';
 import { ResumeError } from '../core/resume.js';
-import { RUNNERS, type Environment } from './commands.js';
+import type { Environment } from './commands.js';
 import { readConfigFile } from './config.js';
 import { isClosedPipe, output } from './output.js';
 import { parseCommandLine, UsageError } from './program.js';
 import { stderrProgress } from './progress.js';
 import { openReportFile, ReportFileError, summarizeReport, teeReport, type ReportFile } from './report.js';
-
-export { distributedFromEnv, optionsFromArguments, tokenizerFromArguments, toDumpRecord, type Environment } from './commands.js';
 
 const NAME = 'llm-retriever-data';
 
@@ -65,6 +63,8 @@ export const main = async (
     reportFile = args.report === undefined ? null : await openReportFile(args.report);
     const sinks: ReportSink[] = [collected, ...(reportFile === null ? [] : [reportFile.sink])];
     const showProgress = args.progress ?? stderr.isTTY;
+    // Loaded only to run a command: --help and --version do not wait for the pipeline and the tokenizers to load.
+    const { RUNNERS } = await import('./commands.js');
     const done = await RUNNERS[line.command]({
       args,
       env: io.env ?? {},

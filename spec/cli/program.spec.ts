@@ -10,6 +10,7 @@ import { ARGUMENTS, COMMANDS, optionsOf, type CommandName, type OptionSpec } fro
 import { packageVersion, parseArguments, parseCommandLine, UsageError } from '../../lib/cli/program.js';
 import { ConfigError } from '../../lib/core/errors.js';
 import { fcParams, FC_SEED } from '../helpers/fc.js';
+import { runCli } from '../helpers/run.js';
 
 const isConfigError = (option: string, message?: RegExp) => (e: unknown) =>
   e instanceof ConfigError && e.option === option && (message === undefined || message.test(e.message));
@@ -208,6 +209,52 @@ describe('parseCommandLine: help and version', () => {
     assert.equal(packageVersion(), version);
     assert.equal(printed(['--version']), `${version}\n`);
     assert.equal(printed(['-V']), `${version}\n`);
+  });
+});
+
+describe(`parseCommandLine on any command line (FC_SEED=${FC_SEED})`, () => {
+  const names = Object.keys(ARGUMENTS);
+  const token = fc.oneof(
+    fc.constantFrom('dump', 'plan', 'help', 'dupm', '--', '-', '-h', '--help', '-V', '--version', '-1', '-0.5', '1e3', '=', '--=', '---', '--no_'),
+    fc.constantFrom(...names).map((n) => `--${n}`),
+    fc.constantFrom(...names).map((n) => `--${n.replaceAll('_', '-')}`),
+    fc.constantFrom(...names).map((n) => `--no_${n}`),
+    fc.tuple(fc.constantFrom(...names), fc.string()).map(([n, v]) => `--${n}=${v}`),
+    fc.constantFrom(...names).map((n) => `--${n.slice(0, -1)}`),
+    fc.string(),
+    fc.integer().map(String),
+  );
+
+  it('parses, or throws a UsageError or a ConfigError: never anything else (no stack trace for a user)', () => {
+    fc.assert(
+      fc.property(fc.array(token, { maxLength: 8 }), (argv) => {
+        try {
+          parseCommandLine(argv);
+          return true;
+        } catch (e) {
+          return e instanceof UsageError || e instanceof ConfigError;
+        }
+      }),
+      fcParams({ numRuns: 2000 }),
+    );
+  });
+
+  it('when it does not parse, the command exits 2 with exactly one line on stderr and nothing on stdout', async () => {
+    const failing = fc.array(token, { maxLength: 8 }).filter((argv) => {
+      try {
+        parseCommandLine(argv);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    await fc.assert(
+      fc.asyncProperty(failing, async (argv) => {
+        const run = await runCli(argv);
+        return run.code === 2 && run.stdout === '' && /^llm-retriever-data: error: [^\n]+\n$/.test(run.stderr);
+      }),
+      fcParams({ numRuns: 300 }),
+    );
   });
 });
 
