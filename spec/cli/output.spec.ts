@@ -6,11 +6,16 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { main } from '../../lib/cli/main.js';
 import { isClosedPipe, output } from '../../lib/cli/output.js';
+import { flagEmbeddingBatches } from '../../lib/pipelines/flagEmbeddingIcl.js';
+import { loadDefaultTokenizer } from '../../lib/tokenizers/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'lib/cli/bin.mjs');
@@ -110,6 +115,57 @@ describe('output: failures', () => {
     assert.ok(!isClosedPipe(new Error('EPIPE')));
     assert.ok(!isClosedPipe(null));
   });
+});
+
+describe('output: a reader gone, in process', () => {
+  const linux = existsSync('/proc/self/task') && existsSync('/proc/self/fd');
+  const threads = () => readdirSync('/proc/self/task').length;
+  const fds = () => readdirSync('/proc/self/fd').length;
+  const cache = mkdtempSync(join(tmpdir(), 'llm-retriever-data-epipe-'));
+  const args = (steps: string) => ['dump', ...CORPUS, '--steps', steps, '--workers', '2', '--index_cache', cache];
+  /** A stdout whose reader goes away after `lines` lines. */
+  const closingAfter = (lines: number) => {
+    let written = 0;
+    return new Writable({
+      write(_chunk, _e, done) {
+        written += 1;
+        done(written > lines ? Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }) : undefined);
+      },
+    });
+  };
+  const quiet = () => new Writable({ write: (_c, _e, done) => done() });
+
+  it(
+    'exit 0, nothing on stderr, and the worker threads and files of the run are gone when main returns (threads and descriptors counted in /proc)',
+    { skip: linux ? false : 'skipped: needs Linux /proc to count threads and file descriptors' },
+    async () => {
+      await main(args('1'), { stdout: quiet(), stderr: quiet(), env: {} }); // warm: modules and caches loaded once
+      const before = { threads: threads(), fds: fds() };
+      const stderr: string[] = [];
+      const code = await main(args('1000000'), {
+        stdout: closingAfter(1),
+        stderr: new Writable({ write: (c: Buffer, _e, done) => void (stderr.push(c.toString()), done()) }),
+        env: {},
+      });
+      assert.deepEqual({ code, stderr: stderr.join('') }, { code: 0, stderr: '' });
+      assert.deepEqual({ threads: threads(), fds: fds() }, before);
+    },
+  );
+
+  it(
+    'the count can fail: a run left open holds its worker threads until its return()',
+    { skip: linux ? false : 'skipped: needs Linux /proc to count threads' },
+    async () => {
+      const tokenizer = await loadDefaultTokenizer({});
+      const before = threads();
+      const batches = flagEmbeddingBatches({ trainData: CORPUS.slice(1, 4), tokenizer, seed: 42, perDeviceTrainBatchSize: 2, workers: 2, indexCacheDir: cache })[Symbol.asyncIterator]();
+      await batches.next();
+      const open = threads();
+      await batches.return?.();
+      assert.ok(open >= before + 2, `${open} threads while open, ${before} before`);
+      assert.equal(threads(), before);
+    },
+  );
 });
 
 interface ChildRun {
