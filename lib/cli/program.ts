@@ -216,6 +216,8 @@ const fromCommander = (e: CommanderError, tokens: ReadonlyArray<string>, program
       const stray = program.commands.find((c) => c.name() === command)?.args[0] ?? '';
       return new UsageError(`unexpected value ${JSON.stringify(stray)} (options are --name value)`);
     }
+    case 'commander.help': // commander would print the help on stderr: a command is missing
+      return new UsageError(`no command given (see ${NAME} --help)`);
     default:
       return new UsageError(e.message.replace(/^error: /, '').replaceAll(/\s*\n\s*/g, ' '));
   }
@@ -233,6 +235,9 @@ const fromCommander = (e: CommanderError, tokens: ReadonlyArray<string>, program
 export const parseCommandLine = (argv: ReadonlyArray<string>, options: { readonly helpWidth?: number } = {}): CommandLine => {
   if (argv.length === 0) throw new UsageError(`no command given (commands: ${Object.keys(COMMANDS).join(', ')}; see ${NAME} --help)`);
   const tokens = argv.map(underscored);
+  if (tokens[0] === 'help' && tokens[1] !== undefined && !tokens[1].startsWith('-') && !isCommand(tokens[1])) {
+    throw new UsageError(`unknown command ${JSON.stringify(tokens[1])}${didYouMean(tokens[1], Object.keys(COMMANDS))} (commands: ${Object.keys(COMMANDS).join(', ')})`);
+  }
   refuseRepeats(tokens);
   const printed = { text: '' };
   const chosen: { command?: CommandName; cmd?: Command } = {};
@@ -241,7 +246,8 @@ export const parseCommandLine = (argv: ReadonlyArray<string>, options: { readonl
     program.parse(tokens, { from: 'user' });
   } catch (e) {
     if (!(e instanceof CommanderError)) throw e;
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return { kind: 'print', text: printed.text };
+    const shown = e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help';
+    if (shown && e.exitCode === 0 && printed.text !== '') return { kind: 'print', text: printed.text };
     throw fromCommander(e, tokens, program);
   }
   if (chosen.command === undefined || chosen.cmd === undefined) throw new UsageError(`no command given (see ${NAME} --help)`);

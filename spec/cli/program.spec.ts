@@ -162,6 +162,8 @@ describe('parseCommandLine: commands, per-command options, did you mean', () => 
     assert.throws(() => parseCommandLine(['plna', '--train_data', 'x']), isUsageError(/did you mean plan\?/));
     assert.throws(() => parseCommandLine(['frobnicate']), isUsageError(/^unknown command "frobnicate" \(commands: dump, plan, help\)$/));
     assert.throws(() => parseCommandLine([]), isUsageError(/^no command given/));
+    assert.throws(() => parseCommandLine(['help', 'dupm']), isUsageError(/^unknown command "dupm" \(did you mean dump\?\)/));
+    assert.throws(() => parseCommandLine(['help', 'bogus']), isUsageError(/^unknown command "bogus" \(commands: dump, plan\)$/));
   });
 
   it('returns the command and its arguments', () => {
