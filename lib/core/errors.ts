@@ -89,6 +89,27 @@ export class TokenizerError extends Error {
 }
 
 /**
+ * A file or folder that cannot be used as it is: unreadable, of the wrong kind, changed under a
+ * run, or (a cache folder) not private to this user. `path` names it; the message says what is
+ * wrong and what to do.
+ *
+ * @example
+ * try { ... } catch (e) { if (e instanceof FileError) console.error(e.path); }
+ *
+ * @category errors
+ */
+export class FileError extends Error {
+  readonly _tag = 'FileError' as const;
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+    this.name = 'FileError';
+  }
+}
+
+/**
  * A broken internal promise (a bug, or inputs that violate a documented precondition).
  *
  * @category errors

@@ -114,6 +114,12 @@ export interface FileSummary {
   readonly type: string | undefined;
   readonly scored: boolean;
   readonly anyBatchSize: boolean;
+  /** The line of the first record without a `prompt`, or null when every record has one. */
+  readonly firstWithoutPrompt: number | null;
+  /** The line of the first record whose `neg` is empty, or null. */
+  readonly firstWithoutNegatives: number | null;
+  /** The largest `train_group_size` a record sets (0 when none sets one). */
+  readonly maxTrainGroupSize: number;
 }
 
 /**

@@ -77,7 +77,9 @@ const issueAgainst = (first: Located<Example>, record: Located<Example>): Issue 
  * **Details**: the reference asserts one type per batch and fails on partial teacher scores, and
  * batches come from one task, so every record of a file must share the first record's `type` and
  * have teacher scores if and only if the first has; `symmetric_clustering` records need a
- * `category` (their examples answer with it).
+ * `category` (their examples answer with it). It also notes what later checks need without reading
+ * the records again: the first record without a prompt, the first with no negatives, the largest
+ * `train_group_size`.
  *
  * @example
  * const acc = fileSummary();
@@ -91,6 +93,9 @@ export const fileSummary = () => {
   let records = 0;
   let columns = NO_COLUMNS;
   let anyBatchSize = false;
+  let firstWithoutPrompt: number | null = null;
+  let firstWithoutNegatives: number | null = null;
+  let maxTrainGroupSize = 0;
   return {
     add(record: Located<Example>): Issue | undefined {
       // A record with an issue is not counted: a caller that skips it must get the summary of the rest.
@@ -99,11 +104,23 @@ export const fileSummary = () => {
       records += 1;
       columns = unionColumns(columns, columnsOfExample(record.value));
       anyBatchSize ||= record.value.batchSize !== undefined;
+      if (record.value.prompt === undefined) firstWithoutPrompt ??= record.line;
+      if (record.value.neg.length === 0) firstWithoutNegatives ??= record.line;
+      maxTrainGroupSize = Math.max(maxTrainGroupSize, record.value.trainGroupSize ?? 0);
       first ??= record;
       return undefined;
     },
     summary(): FileSummary {
-      return { records, columns, type: first?.value.type, scored: first?.value.posScores !== undefined, anyBatchSize };
+      return {
+        records,
+        columns,
+        type: first?.value.type,
+        scored: first?.value.posScores !== undefined,
+        anyBatchSize,
+        firstWithoutPrompt,
+        firstWithoutNegatives,
+        maxTrainGroupSize,
+      };
     },
   };
 };
