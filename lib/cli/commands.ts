@@ -7,7 +7,8 @@
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { take } from 'ix/asynciterable/operators';
-import { ConfigError } from '../core/errors.js';
+import { openAtomic } from '../core/atomicFile.js';
+import { asFileError, ConfigError } from '../core/errors.js';
 import type { PaddedBatch, PaddedTensor, ResumeState } from '../core/model.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { ReportSink } from '../core/report.js';
@@ -193,7 +194,22 @@ const indexingProgress = async (trainData: ReadonlyArray<string>, progress: Prog
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
+/**
+ * Fails now, with an argument error, if `path` cannot be written at the end of the run (a folder,
+ * a missing or read-only folder): better than after every step was printed. Tries the way the file
+ * will be written: a temporary file created next to it, removed at once.
+ */
+const checkWritable = async (option: string, path: string): Promise<void> => {
+  const info = await stat(path).catch(() => null);
+  if (info?.isDirectory()) throw new ConfigError(option, `${path} is a folder; give the name of a file to write`);
+  const probe = await openAtomic(path).catch((e: Error) => {
+    throw new ConfigError(option, `cannot write ${path}: ${e.message}`);
+  });
+  await probe.abort();
+};
+
 const dump: Runner = async ({ args, env, stdout, report, progress }) => {
+  if (args.state_out !== undefined) await checkWritable('state_out', args.state_out);
   const resumeFrom: ResumeState | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
   const tokenizer = await tokenizerFromArguments(args);
   const options = optionsFromArguments(args, tokenizer, env);
@@ -221,7 +237,7 @@ const dump: Runner = async ({ args, env, stdout, report, progress }) => {
   }
   if (args.state_out !== undefined) {
     if (last === null) throw new ConfigError('state_out', 'no step was printed, so there is no state to save (give --steps ≥ 1)');
-    await writeResumeState(args.state_out, last);
+    await writeResumeState(args.state_out, last).catch((e: unknown) => Promise.reject(asFileError(args.state_out!, e, 'write')));
   }
   return `${plural(printed, 'step')} printed`;
 };

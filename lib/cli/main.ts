@@ -5,7 +5,7 @@
  * @module
  */
 import type { Writable } from 'node:stream';
-import { ConfigError, RecordError, TokenizerError } from '../core/errors.js';
+import { ConfigError, FileError, RecordError, TokenizerError } from '../core/errors.js';
 import { collectReport, type ReportSink } from '../core/report.js';
 import { ResumeError } from '../core/resume.js';
 import type { Environment } from './commands.js';
@@ -27,6 +27,7 @@ const describeFailure = (e: unknown): { code: 1 | 2; message: string } | null =>
   if (e instanceof RecordError) return { code: 1, message: `bad data:\n${e.message}` };
   if (e instanceof ResumeError) return { code: 1, message: `cannot resume: ${e.message}` };
   if (e instanceof ReportFileError) return { code: 1, message: e.message };
+  if (e instanceof FileError) return { code: 1, message: `file error: ${e.message}` };
   if (isSystemError(e)) return { code: 1, message: `file error: ${e.message}` };
   return null;
 };

@@ -10,7 +10,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import * as E from 'fp-ts/lib/Either.js';
-import { FileError, RecordError, type Issue } from '../core/errors.js';
+import { asFileError, FileError, RecordError, type Issue } from '../core/errors.js';
 import type { Located } from '../core/model.js';
 import { recordSpans, type RecordSpan } from './recordSpans.js';
 
@@ -27,12 +27,6 @@ export const kindOf = (info: Stats): string =>
           : info.isSymbolicLink()
             ? 'a symbolic link'
             : 'not a regular file';
-
-/** A system error (ENOENT, EACCES, EIO…) as a {@link FileError} naming `path` (Node's read errors do not). */
-export const asFileError = (path: string, e: unknown): unknown =>
-  e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string'
-    ? new FileError(path, `cannot read it (${(e as NodeJS.ErrnoException).code}: ${e.message.replace(/^[A-Z]+: /, '').replace(/, \w+ '.*'$/, '')})`)
-    : e;
 
 /**
  * Opens a task file for reading, refusing anything but a regular file.

@@ -13,7 +13,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { atomicWriteFile, createExclusive, openAtomic, READ_NO_FOLLOW, type AtomicFile } from '../core/atomicFile.js';
-import { FileError, InvariantError, RecordError, type Issue } from '../core/errors.js';
+import { asFileError, FileError, InvariantError, RecordError, type Issue } from '../core/errors.js';
 import { withLock, type LockOptions } from '../core/lockFile.js';
 import type { Example, FileSummary, Located, RecordMeta, RecordStore } from '../core/model.js';
 import { ensurePrivateDir, foreignOwner } from '../core/privateDir.js';
@@ -22,7 +22,7 @@ import type { ReportSink } from '../core/report.js';
 import { decodeExample } from '../schema/record.js';
 import { codePointLength } from '../plan/batchDraws.js';
 import { fileSummary } from '../plan/fileSummary.js';
-import { asFileError, kindOf, openRegularFile, parseSpan, taskFileBytes } from './jsonl.js';
+import { kindOf, openRegularFile, parseSpan, taskFileBytes } from './jsonl.js';
 import { recordSpans } from './recordSpans.js';
 
 /** Bump when the layout or the meaning of an index changes: old caches are then rebuilt. */
@@ -271,7 +271,7 @@ const buildIndex = async (file: string, handle: FileHandle, options: ResolvedOpt
         try {
           await copy.handle.writeFile(chunk);
         } catch (e) {
-          throw asFileError(copy.path, e);
+          throw asFileError(copy.path, e, 'write');
         }
       }
       yield chunk;

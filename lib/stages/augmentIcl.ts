@@ -4,6 +4,7 @@ import type { IclDraw, PromptedBatch, TextBatch } from '../core/model.js';
 import { mapConcurrent, type Step } from '../core/mapConcurrent.js';
 import type { Op } from '../core/operator.js';
 import type { TokenizerPort } from '../tokenizers/port.js';
+import { checkSymmetricBudget, iclBudgets, type IclBudgets } from '../plan/iclBudgets.js';
 import { SYMMETRIC_PASSAGE_TYPES } from './formatPrompt.js';
 
 /**
@@ -129,22 +130,15 @@ export const augmentIclStep = (options: AugmentIclOptions): Step<PromptedBatch, 
   const cutAndDecode = (texts: ReadonlyArray<string>, limit: number) => cutAndDecodeEach(texts, texts.map(() => limit));
   const specialCount = tokenizer.specialTokens.prefix.length + tokenizer.specialTokens.suffix.length;
   const exampleLimit = config.queryMaxLen - config.exampleBudgetReserve;
-  let budgets: Promise<{ query: number; passage: number }> | null = null;
-  const budgetsOf = async () => {
-    // The reference formats the token strings with an f-string, so a missing token reads "None".
-    const [suffixIds, bosIds] = await encode([`${iclSuffixStr}${tokenizer.eosToken ?? 'None'}`, `${tokenizer.bosToken ?? 'None'}`]);
-    const query = config.queryMaxLen - bosIds!.length - suffixIds!.length;
-    if (query < 1) throw new ConfigError('query_max_len', `${config.queryMaxLen} leaves no room for a query after BOS and the ICL suffix (${bosIds!.length + suffixIds!.length} tokens)`);
-    return { query, passage: config.passageMaxLen - 1 - suffixIds!.length };
-  };
+  let budgets: Promise<IclBudgets> | null = null;
 
   return async (batch) => {
-    budgets ??= budgetsOf();
+    budgets ??= iclBudgets(tokenizer, config);
     const { query: queryBudget, passage: passageBudget } = await budgets;
     const type = batch.task.columns.type ? batch.task.type : undefined;
     let passages: ReadonlyArray<ReadonlyArray<string>> = batch.passages;
     if (type !== undefined && SYMMETRIC_PASSAGE_TYPES.has(type)) {
-      if (passageBudget < 1) throw new ConfigError('passage_max_len', `${config.passageMaxLen} leaves no room for a symmetric passage after the ICL suffix`);
+      checkSymmetricBudget(config, passageBudget);
       const cut = await cutAndDecode(batch.passages.flat(), passageBudget);
       passages = batch.passages.map((group, i) => group.map((_, j) => cut[i * batch.groupSize + j]! + iclSuffixStr));
     }

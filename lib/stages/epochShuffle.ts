@@ -4,7 +4,7 @@ import type { GlobalBatch, ResumeState, Task } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';
 import type { ReportSink } from '../core/report.js';
 import { checkResumeState, dataFingerprint, ResumeError } from '../core/resume.js';
-import { epochPlans } from '../plan/epochPlan.js';
+import { epochPlans, noStepsError } from '../plan/epochPlan.js';
 import { parseSeed, type Seed } from '../random/seed.js';
 
 /**
@@ -78,10 +78,7 @@ export const epochShuffle = (options: EpochShuffleOptions): Op<Task, GlobalBatch
       { seed: options.seed, worldSize },
     )) {
       if (plan.epoch >= epochs) return;
-      if (plan.batches.length === 0) {
-        const sizes = tasks.map((t) => `${t.name}: ${t.store.size} records, global batch ${t.batchSize * worldSize}`).join('; ');
-        throw new ConfigError('per_device_train_batch_size', `no task fills one global batch (batch size × world size), so an epoch has no steps: ${sizes}`);
-      }
+      if (plan.batches.length === 0) throw noStepsError(tasks.map((t) => ({ name: t.name, size: t.store.size, batchSize: t.batchSize })), worldSize);
       plan.dropped.forEach((records, task) => {
         if (records > 0) options.report?.add({ kind: 'tailDropped', epoch: plan.epoch, task: tasks[task]!.name, records });
       });

@@ -3,6 +3,7 @@ import { ConfigError, RecordError } from '../core/errors.js';
 import type { LocalBatch, LocalSlice, ReplaySlice, SampledBatch, SampledGroup } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';
 import { applyChunkOrder, drawBatch, type BatchShape } from '../plan/batchDraws.js';
+import { leaderGroupSize } from '../plan/taskChecks.js';
 import { PythonRandom } from '../random/pythonRandom.js';
 import { parseSeed, type Seed } from '../random/seed.js';
 
@@ -53,13 +54,8 @@ export const validateSampleGroupOptions = (options: SampleGroupOptions) => {
  *
  * @category plan
  */
-export const groupSizeOf = (batch: LocalSlice, trainGroupSize: number): number => {
-  const first = batch.task.store.meta(batch.indices[0]);
-  if (!batch.task.columns.type) return first.trainGroupSize ?? trainGroupSize;
-  if (batch.task.type === 'only_1neg') return 2;
-  if (batch.task.type === 'symmetric_class') return Math.min(first.negatives + 1, trainGroupSize);
-  return trainGroupSize;
-};
+export const groupSizeOf = (batch: LocalSlice, trainGroupSize: number): number =>
+  leaderGroupSize(batch.task, batch.task.store.meta(batch.indices[0]), trainGroupSize);
 
 /**
  * Whether a batch's queries get in-context examples: `retrieval_use_examples`, or a symmetric type.

@@ -154,8 +154,20 @@ describe('cli: the summary line and --report', () => {
 
   it('subsampling and small_threshold drops are counted too', async () => {
     const small = join(ROOT, 'examples/data/small');
-    const run = await runCli(['plan', '--train_data', small, join(small, 'recipes.jsonl'), '--small_threshold', '5', '--drop_threshold', '20', '--max_example_num_per_dataset', '5', '--index_cache', tempDir()]);
+    const run = await runCli(['plan', '--train_data', small, join(small, 'recipes.jsonl'), '--small_threshold', '5', '--drop_threshold', '20', '--max_example_num_per_dataset', '5', '--per_device_train_batch_size', '4', '--index_cache', tempDir()]);
     assert.match(summaryLine(run), /skipped or dropped: \d+ files? subsampled \(\d+ records? left out\), 2 tasks dropped \(10 records\)/);
+  });
+
+  it('no task fills a global batch: plan fails as dump does, with the same error (it used to print a plan of 0 steps)', async () => {
+    const small = join(ROOT, 'examples/data/small');
+    const argv = ['--train_data', small, '--max_example_num_per_dataset', '5', '--index_cache', tempDir()];
+    const plan = await runCli(['plan', ...argv]);
+    const dump = await runCli(['dump', ...argv, '--query_instruction_for_retrieval', 'x']);
+    assert.equal(plan.code, 2, plan.stderr);
+    assert.equal(dump.code, 2, dump.stderr);
+    assert.match(plan.stderr, /per_device_train_batch_size: no task fills one global batch/);
+    assert.equal(plan.stderr, dump.stderr);
+    assert.equal(plan.stdout, '');
   });
 
   it('a run that fails on bad data still leaves the report of what happened before (exit 1)', async () => {
