@@ -35,6 +35,12 @@ export interface RunContext {
   readonly report: ReportSink;
   /** Where long work shows progress (stderr), or null when progress is off. */
   readonly progress: ProgressSink | null;
+  /**
+   * Where work that would otherwise look like a hang says what it waits for (a lock held by another
+   * process, the replay of a far resume): the progress sink when progress is on, else plain lines
+   * on stderr. Always there.
+   */
+  readonly notices: ProgressSink;
 }
 
 /**
@@ -122,6 +128,7 @@ export const optionsFromArguments = (args: ParsedArguments, tokenizer: FlagEmbed
     iclSuffixStr: args.icl_suffix_str ?? '\nResponse:',
     subBatchSize: args.sub_batch_size ?? null,
     ...(args.index_cache === undefined ? {} : { indexCacheDir: args.index_cache === 'none' ? null : args.index_cache }),
+    ...(args.index_check === undefined ? {} : { changeDetection: args.index_check }),
     ...(args.bad_records === undefined ? {} : { badRecords: args.bad_records }),
     ...(args.prefetch === undefined ? {} : { prefetch: args.prefetch }),
     ...(args.workers === undefined ? {} : { workers: args.workers }),
@@ -208,7 +215,7 @@ const checkWritable = async (option: string, path: string): Promise<void> => {
   await probe.abort();
 };
 
-const dump: Runner = async ({ args, env, stdout, report, progress }) => {
+const dump: Runner = async ({ args, env, stdout, report, progress, notices }) => {
   if (args.state_out !== undefined) await checkWritable('state_out', args.state_out);
   const resumeFrom: ResumeState | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
   const tokenizer = await tokenizerFromArguments(args);
@@ -217,6 +224,7 @@ const dump: Runner = async ({ args, env, stdout, report, progress }) => {
   // Without --steps: to the end of the epoch the run is in.
   const batches = flagEmbeddingBatches({
     ...options,
+    progress: notices,
     report: teeReport(report, indexing.report),
     resumeFrom,
     ...(args.steps === undefined ? { epochs: (resumeFrom?.epoch ?? 0) + 1 } : {}),
@@ -242,11 +250,11 @@ const dump: Runner = async ({ args, env, stdout, report, progress }) => {
   return `${plural(printed, 'step')} printed`;
 };
 
-const plan: Runner = async ({ args, env, stdout, report, progress }) => {
+const plan: Runner = async ({ args, env, stdout, report, progress, notices }) => {
   // The plan needs no tokenizer: a placeholder that fails loudly if anything asks it for ids.
   const options = optionsFromArguments(args, undefined as unknown as FlagEmbeddingOptions['tokenizer'], env);
   const indexing = await indexingProgress(options.trainData, progress);
-  const result = await planReport(options.trainData, { ...options, report: teeReport(report, indexing.report) }).finally(indexing.end);
+  const result = await planReport(options.trainData, { ...options, progress: notices, report: teeReport(report, indexing.report) }).finally(indexing.end);
   // The plan's incomplete last batches, as dump reports them when it plans an epoch (the same every epoch).
   for (const task of result.tasks) if (task.droppedPerEpoch > 0) report.add({ kind: 'tailDropped', epoch: 0, task: task.name, records: task.droppedPerEpoch });
   await stdout.write(args.json === true ? `${JSON.stringify(result)}\n` : `${formatPlanReport(result)}\n`);

@@ -64,6 +64,7 @@ export const main = async (
     reportFile = args.report === undefined ? null : await openReportFile(args.report);
     const sinks: ReportSink[] = [collected, ...(reportFile === null ? [] : [reportFile.sink])];
     const showProgress = args.progress ?? stderr.isTTY;
+    const progress = showProgress ? stderrProgress(stderr, { style: stderr.isTTY ? 'line' : 'lines' }) : null;
     // Loaded only to run a command: --help and --version do not wait for the pipeline and the tokenizers to load.
     const { RUNNERS } = await import('./commands.js');
     const done = await RUNNERS[line.command]({
@@ -71,7 +72,9 @@ export const main = async (
       env: io.env ?? {},
       stdout,
       report: teeReport(...sinks),
-      progress: showProgress ? stderrProgress(stderr, { style: stderr.isTTY ? 'line' : 'lines' }) : null,
+      progress,
+      // Waits and far resumes say what takes the time even without --progress: a line every 10 s.
+      notices: progress ?? stderrProgress(stderr, { style: 'lines', interval: 10_000 }),
     });
     await stdout.flush();
     const file = reportFile;

@@ -2,6 +2,7 @@ import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import { ConfigError } from '../core/errors.js';
 import type { GlobalBatch, ResumeState, Task } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';
+import type { ProgressSink } from '../core/progress.js';
 import type { ReportSink } from '../core/report.js';
 import { checkResumeState, dataFingerprint, ResumeError } from '../core/resume.js';
 import { epochPlans, noStepsError } from '../plan/epochPlan.js';
@@ -33,7 +34,16 @@ export interface EpochShuffleOptions {
    * Default: empty strings.
    */
   readonly fingerprint?: { readonly config: string; readonly tokenizer: string };
+  /**
+   * Where a resume far from the start shows how far its replay is (the steps before the state are
+   * not read, but their random draws are replayed: about 30 µs per step here, so minutes for
+   * 10^7 steps) and how long the rest will take. Default: nowhere.
+   */
+  readonly progress?: ProgressSink;
 }
+
+/** Replays shorter than this are not shown (they take well under a second). */
+const QUIET_REPLAY_STEPS = 20_000;
 
 /** @internal */
 export const validateEpochShuffleOptions = (options: EpochShuffleOptions): { worldSize: number; epochs: number } => {
@@ -73,35 +83,44 @@ export const epochShuffle = (options: EpochShuffleOptions): Op<Task, GlobalBatch
     if (resumeFrom !== null) checkResumeState(resumeFrom, fingerprint);
     const start = resumeFrom?.globalStep ?? 0;
     let globalStep = 0;
-    for (const plan of epochPlans(
-      tasks.map((t) => ({ size: t.store.size, batchSize: t.batchSize })),
-      { seed: options.seed, worldSize },
-    )) {
-      if (plan.epoch >= epochs) return;
-      if (plan.batches.length === 0) throw noStepsError(tasks.map((t) => ({ name: t.name, size: t.store.size, batchSize: t.batchSize })), worldSize);
-      plan.dropped.forEach((records, task) => {
-        if (records > 0) options.report?.add({ kind: 'tailDropped', epoch: plan.epoch, task: tasks[task]!.name, records });
-      });
-      for (const [step, batch] of plan.batches.entries()) {
-        signal?.throwIfAborted();
-        if (globalStep === start && resumeFrom !== null && (resumeFrom.epoch !== plan.epoch || resumeFrom.step !== step)) {
-          throw new ResumeError(
-            `the resume state says step ${start} is epoch ${resumeFrom.epoch} step ${resumeFrom.step}, but this run's plan has it at epoch ${plan.epoch} step ${step}`,
-          );
+    const replay = start >= QUIET_REPLAY_STEPS ? options.progress?.start(`resuming at step ${start.toLocaleString('en-US')}: replaying the random draws of the steps before it`, { total: start, unit: 'steps' }) : undefined;
+    try {
+      for (const plan of epochPlans(
+        tasks.map((t) => ({ size: t.store.size, batchSize: t.batchSize })),
+        { seed: options.seed, worldSize },
+      )) {
+        if (plan.epoch >= epochs) return;
+        if (plan.batches.length === 0) throw noStepsError(tasks.map((t) => ({ name: t.name, size: t.store.size, batchSize: t.batchSize })), worldSize);
+        plan.dropped.forEach((records, task) => {
+          if (records > 0) options.report?.add({ kind: 'tailDropped', epoch: plan.epoch, task: tasks[task]!.name, records });
+        });
+        for (const [step, batch] of plan.batches.entries()) {
+          signal?.throwIfAborted();
+          if (globalStep === start && resumeFrom !== null && (resumeFrom.epoch !== plan.epoch || resumeFrom.step !== step)) {
+            throw new ResumeError(
+              `the resume state says step ${start} is epoch ${resumeFrom.epoch} step ${resumeFrom.step}, but this run's plan has it at epoch ${plan.epoch} step ${step}`,
+            );
+          }
+          if (replay !== undefined && (globalStep % 4096 === 0 || globalStep === start)) {
+            replay.update(globalStep);
+            if (globalStep === start) replay.end();
+          }
+          const last = step + 1 === plan.batches.length;
+          yield {
+            epoch: plan.epoch,
+            step,
+            globalStep,
+            task: tasks[batch.task]!,
+            indices: batch.indices as ReadonlyNonEmptyArray<number>,
+            worldSize,
+            replay: globalStep < start,
+            resume: { version: 1, globalStep: globalStep + 1, epoch: last ? plan.epoch + 1 : plan.epoch, step: last ? 0 : step + 1, fingerprint },
+          };
+          globalStep += 1;
         }
-        const last = step + 1 === plan.batches.length;
-        yield {
-          epoch: plan.epoch,
-          step,
-          globalStep,
-          task: tasks[batch.task]!,
-          indices: batch.indices as ReadonlyNonEmptyArray<number>,
-          worldSize,
-          replay: globalStep < start,
-          resume: { version: 1, globalStep: globalStep + 1, epoch: last ? plan.epoch + 1 : plan.epoch, step: last ? 0 : step + 1, fingerprint },
-        };
-        globalStep += 1;
       }
+    } finally {
+      replay?.end();
     }
   });
 };
