@@ -5,7 +5,7 @@
  * @module
  */
 import { stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { take } from 'ix/asynciterable/operators';
 import { openAtomic } from '../core/atomicFile.js';
 import { asFileError, ConfigError } from '../core/errors.js';
@@ -209,8 +209,9 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString
 const checkWritable = async (option: string, path: string): Promise<void> => {
   const info = await stat(path).catch(() => null);
   if (info?.isDirectory()) throw new ConfigError(option, `${path} is a folder; give the name of a file to write`);
-  const probe = await openAtomic(path).catch((e: Error) => {
-    throw new ConfigError(option, `cannot write ${path}: ${e.message}`);
+  const probe = await openAtomic(path).catch((e: NodeJS.ErrnoException) => {
+    const why = e.code === 'ENOENT' ? `its folder ${dirname(path)} does not exist` : e.code === 'EACCES' ? `its folder ${dirname(path)} is not writable` : e.message;
+    throw new ConfigError(option, `cannot write ${path}: ${why}`);
   });
   await probe.abort();
 };

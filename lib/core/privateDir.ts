@@ -52,14 +52,17 @@ export const ensurePrivateDir = (dir: string, option: string): Promise<void> => 
 const check = async (dir: string, option: string): Promise<void> => {
   const refuse = (why: string) =>
     new ConfigError(option, `cannot use ${dir} as the index cache: ${why}; give a folder of your own (--index_cache DIR, created with mode 0700 when missing) or --index_cache none`);
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-  } catch (e) {
-    throw refuse((e as Error).message);
+  let info = await stat(dir).catch(() => null);
+  if (info === null) {
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw refuse((e as Error).message);
+    }
+    info = await stat(dir).catch((e: Error) => {
+      throw refuse(e.message);
+    });
   }
-  const info = await stat(dir).catch((e: Error) => {
-    throw refuse(e.message);
-  });
   if (!info.isDirectory()) throw refuse('it is not a folder');
   const owner = foreignOwner(info);
   if (owner !== null) throw refuse(`${owner}, so its owner could plant or change indexes in it`);

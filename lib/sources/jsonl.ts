@@ -150,7 +150,7 @@ export const parseSpan = (file: string, span: RecordSpan): E.Either<Issue, Locat
     return E.left({
       file,
       line,
-      message: `is not valid UTF-8 (byte 0x${(byte ?? 0).toString(16).padStart(2, '0')} at byte ${span.start + at} of the file${byte === undefined ? ', a character cut off at the end' : ''}); Python's JSON loaders refuse it too`,
+      message: `the record is not valid UTF-8 (byte 0x${(byte ?? 0).toString(16).padStart(2, '0')} at byte ${span.start + at} of the file${byte === undefined ? ', a character cut off at the end' : ''}); Python's JSON loaders refuse it too`,
     });
   }
   let text: string;
