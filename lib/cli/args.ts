@@ -122,9 +122,9 @@ export const ARGUMENTS = {
   workers: { kind: 'int', commands: PIPELINE, help: 'worker threads for texts and tokens (default 0: all in the main thread; output is the same)' },
   tokenizer_backend: {
     kind: 'choice',
-    choices: ['js', 'native'],
+    choices: ['js', 'native', 'transformers'],
     commands: PIPELINE,
-    help: "'js' (default: transformers.js) or 'native' (HF's Rust tokenizers, optional package @anush008/tokenizers); same output",
+    help: "'js' (default: @huggingface/tokenizers), 'native' (HF's Rust tokenizers, optional package @anush008/tokenizers) or 'transformers' (transformers.js, optional peer @huggingface/transformers); same output",
   },
   json: { kind: 'bool', commands: ['plan'], help: 'print JSON instead of text' },
   report: { kind: 'path', value: 'FILE', commands: PIPELINE, help: 'write every report event (skips, drops, indexed files; file, line, cause) here, one JSON object per line' },
