@@ -18,8 +18,11 @@ export {
   dataFingerprint,
   decodeResumeState,
   initialResumeState,
+  legacyDataFingerprint,
   readResumeState,
+  resumePlan,
   writeResumeState,
+  type RunFingerprints,
 } from './core/resume.js';
 
 export { fromJsonl } from './sources/jsonl.js';
@@ -42,7 +45,7 @@ export {
   type PlanTask,
   type PlannedBatch,
 } from './plan/epochPlan.js';
-export { applyChunkOrder, codePointLength, drawBatch, type BatchDraws, type BatchShape, type RecordDraw, type RecordShape } from './plan/batchDraws.js';
+export { applyChunkOrder, codePointLength, drawBatch, drawSliceKeyed, keyedDrawSeed, type BatchDraws, type BatchShape, type RecordDraw, type RecordShape } from './plan/batchDraws.js';
 
 export { failOnIssues } from './stages/failOnIssues.js';
 export { collectIssues } from './stages/collectIssues.js';

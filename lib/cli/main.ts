@@ -6,7 +6,7 @@
 import type { Writable } from 'node:stream';
 import { take } from 'ix/asynciterable/operators';
 import { ConfigError, RecordError, TokenizerError } from '../core/errors.js';
-import type { PaddedBatch, PaddedTensor, ResumeState } from '../core/model.js';
+import type { PaddedBatch, PaddedTensor, ResumeState, ResumeStateV1 } from '../core/model.js';
 import { readResumeState, ResumeError, writeResumeState } from '../core/resume.js';
 import { formatPlanReport, planReport } from '../plan/planReport.js';
 import { flagEmbeddingBatches, type FlagEmbeddingOptions } from '../pipelines/flagEmbeddingIcl.js';
@@ -144,12 +144,12 @@ export const tokenizerFromArguments = (args: ParsedArguments) => {
 };
 
 const dump = async (args: ParsedArguments, out: Writable, env: Environment): Promise<void> => {
-  const resumeFrom: ResumeState | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
+  const resumeFrom: ResumeState | ResumeStateV1 | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
   const tokenizer = await tokenizerFromArguments(args);
   const options = optionsFromArguments(args, tokenizer, env);
   // Without --steps: to the end of the epoch the run is in.
   const batches = flagEmbeddingBatches({ ...options, resumeFrom, ...(args.steps === undefined ? { epochs: (resumeFrom?.epoch ?? 0) + 1 } : {}) });
-  let last: ResumeState | null = resumeFrom;
+  let last: ResumeState | ResumeStateV1 | null = resumeFrom;
   for await (const batch of args.steps === undefined ? batches : batches.pipe(take(args.steps))) {
     await write(out, `${JSON.stringify(toDumpRecord(batch))}\n`);
     last = batch.resume;

@@ -173,17 +173,10 @@ export const augmentIclStep = (options: AugmentIclOptions): Step<PromptedBatch, 
     }
     const queries = (await cutAndDecode(batch.queries.map((q, i) => prefixes[i]! + q), queryBudget)).map((q) => q + iclSuffixStr);
     const scores = batch.groups.flatMap((g) => g.teacherScores ?? []);
+    // Everything the batch carries (position, provenance, a false-negative mask) but the draws, now applied.
+    const { groups: _groups, icl: _icl, replay: _replay, ...carried } = batch;
     return {
-      epoch: batch.epoch,
-      step: batch.step,
-      globalStep: batch.globalStep,
-      resume: batch.resume,
-      task: batch.task,
-      rank: batch.rank,
-      worldSize: batch.worldSize,
-      indices: batch.indices,
-      records: batch.records,
-      groupSize: batch.groupSize,
+      ...carried,
       queries: queries as unknown as ReadonlyNonEmptyArray<string>,
       passages: passages.flat() as unknown as ReadonlyNonEmptyArray<string>,
       teacherScores: scores.length > 0 ? scores : null,
