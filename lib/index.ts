@@ -56,6 +56,8 @@ export { shardByRank, sliceForRank, type ShardOptions } from './stages/shardByRa
 export { readRecords } from './stages/readRecords.js';
 export { prefetch } from './stages/prefetch.js';
 export { sampleGroup, groupSizeOf, usesIcl, type SampleGroupOptions } from './stages/sampleGroup.js';
+export { maskFalseNegatives, type FalseNegativeScope, type MaskFalseNegativesOptions } from './stages/maskFalseNegatives.js';
+export { falseNegativeRows, maskGroupsOf, type MaskGroup } from './plan/falseNegatives.js';
 export { formatPrompt, getQueryPrompt, instructionOf, type FormatPromptOptions } from './stages/formatPrompt.js';
 export { augmentIcl, buildExamplePrefixes, type AugmentIclOptions } from './stages/augmentIcl.js';
 export { tokenize, withSpecialTokens, type TokenizeOptions } from './stages/tokenize.js';

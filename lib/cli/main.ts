@@ -120,6 +120,8 @@ export const toDumpRecord = (batch: PaddedBatch) => {
     teacher_scores: batch.teacherScores,
     no_in_batch_neg: batch.noInBatchNeg,
     ...tensors,
+    // Only when asked for (--false_negative_scope): without it the line is the reference oracle's, field for field.
+    ...(batch.falseNegativeMask === undefined ? {} : { false_negative_mask: batch.falseNegativeMask }),
   };
 };
 

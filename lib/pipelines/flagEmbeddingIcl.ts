@@ -17,6 +17,7 @@ import { batchBuilder } from './batchBuilder.js';
 import { epochShuffle, type EpochShuffleOptions } from '../stages/epochShuffle.js';
 import type { FormatPromptOptions } from '../stages/formatPrompt.js';
 import { groupByTask, type GroupByTaskOptions } from '../stages/groupByTask.js';
+import { maskFalseNegatives, type MaskFalseNegativesOptions } from '../stages/maskFalseNegatives.js';
 import { prefetch } from '../stages/prefetch.js';
 import { readRecords } from '../stages/readRecords.js';
 import { sampleGroup, type SampleGroupOptions } from '../stages/sampleGroup.js';
@@ -38,7 +39,8 @@ export interface FlagEmbeddingOptions
     SampleGroupOptions,
     FormatPromptOptions,
     AugmentIclOptions,
-    IndexTaskFilesOptions {
+    IndexTaskFilesOptions,
+    Omit<MaskFalseNegativesOptions, 'sampler'> {
   /** `train_data`: task files and folders of task files. */
   readonly trainData: ReadonlyArray<string>;
   /** `per_device_train_batch_size`: records per rank and step, for tasks that do not set their own. */
@@ -126,7 +128,9 @@ export const flagEmbeddingStages = (options: FlagEmbeddingOptions): Op<TaskFile,
   const toSlices = shardByRank(options);
   const read = readRecords();
   const readAhead = prefetch<LocalBatch | ReplaySlice>(options.prefetch ?? 2);
-  const toSampled = sampleGroup(options);
+  // The draws; with a false-negative mask, the mask too (global scope: every rank's draws, to see the whole step).
+  const sample = () => sampleGroup(options);
+  const toSampled = (options.falseNegativeScope ?? 'none') === 'none' ? sample() : maskFalseNegatives({ ...options, sampler: sample });
   // Texts, ids and tensors: on worker threads, or here with several batches in flight.
   const toTensors =
     (options.workers ?? 0) > 0 ? workerBatches({ ...options, workers: options.workers! }) : mapConcurrent(options.concurrency ?? 1, batchBuilder(options));
