@@ -16,7 +16,7 @@ import { ConfigError } from '../../lib/core/errors.js';
 import type { FalseNegativeMask, LocalBatch, PaddedBatch, ReplaySlice, ResumeState, SampledBatch } from '../../lib/core/model.js';
 import type { Op } from '../../lib/core/operator.js';
 import { flagEmbeddingBatchesFromRecords, type FlagEmbeddingOptions } from '../../lib/pipelines/flagEmbeddingIcl.js';
-import { maskGroupsOf } from '../../lib/plan/falseNegatives.js';
+import { falseNegativeRows, maskGroupsOf } from '../../lib/plan/falseNegatives.js';
 import type { SourcedExample } from '../../lib/sources/taskFiles.js';
 import { epochShuffle } from '../../lib/stages/epochShuffle.js';
 import { groupByTask } from '../../lib/stages/groupByTask.js';
@@ -360,6 +360,23 @@ describe(`maskFalseNegatives in the pipeline: the same mask whatever the executi
     const [global, local] = await Promise.all([run(records, { ...o, falseNegativeScope: 'global' }, 6), run(records, { ...o, falseNegativeScope: 'local' }, 6)]);
     // One rank: the global batch is this rank's batch, so both scopes agree.
     assert.deepEqual(masks(global), masks(local));
+  });
+
+  it('after an elastic resume (2 ranks × 3 → 3 ranks × 2), every rank’s global mask equals the rule over the 3 ranks’ own draws', async () => {
+    const records = fixedRecords();
+    const o = fixedOptions({ perDeviceTrainBatchSize: 3, trainGroupSize: 2 });
+    // The symmetric task's global batch (2 × 1) does not split across 3 ranks: keep only the retrieval file.
+    const retrieval = records.filter((r) => r.file === 'a.jsonl');
+    const state = JSON.parse(JSON.stringify((await sampledRun(retrieval, o, 3, null))[2]!.resume)) as ResumeState;
+    const resumed = { ...o, worldSize: 3, perDeviceTrainBatchSize: 2, resumeFrom: state };
+    const [own, masked] = await Promise.all([allRanks(retrieval, resumed, 6, null), allRanks(retrieval, resumed, 6, honest, 'global')]);
+    assert.ok(own[0]!.length === 6 && own[0]![0]!.planWorldSize === 2 && own[0]![0]!.worldSize === 3);
+    for (const [rank, batches] of masked.entries()) {
+      for (const [s, b] of batches.entries()) {
+        const groups = own.map((r) => maskGroupsOf(r[s]!));
+        assert.deepEqual(maskOf(b), falseNegativeRows(groups, rank), `rank ${rank} step ${s}`);
+      }
+    }
   });
 
   it('without falseNegativeScope (or with none) there is no mask, and the batches are the same as with one', async () => {
