@@ -410,7 +410,8 @@ export const dataStats = async (options: DataStatsOptions): Promise<DataStats> =
     };
   };
   for (let rank = 0; rank < worldSize; rank++) {
-    const o = { ...options, rank, epochs: steps === undefined ? 1 : undefined, resumeFrom: null };
+    // Every rank plans the same tasks and drops: only the first reports them, so each is counted once.
+    const o = { ...options, rank, epochs: steps === undefined ? 1 : undefined, resumeFrom: null, report: rank === 0 ? options.report : undefined };
     const sampled = from(files).pipe(groupByTask(o), epochShuffle(o), shardByRank(o), readRecords(), sampleGroup(o));
     const built = (steps === undefined ? sampled : sampled.pipe(take(steps))).pipe(mapConcurrent(options.concurrency ?? 1, detailed));
     for await (const { batch, detail } of built) accumulator.add(batch, detail);

@@ -84,6 +84,15 @@ describe('cli: stats', () => {
     assert.match(text.stderr, /steps read, \d+ tasks, .*stats\.html written/);
   });
 
+  it('its summary line counts each drop once (every rank is read, the plan’s drops are reported once): the same as plan’s', async () => {
+    const args = [...CORPUS, '--per_device_train_batch_size', '4', '--world_size', '2'];
+    const [stats, plan] = await Promise.all([runCli(['stats', ...args]), runCli(['plan', ...args])]);
+    const drops = (run: CliRun) => /skipped or dropped: .*$/m.exec(run.stderr)?.[0];
+    assert.ok(drops(plan) !== undefined, plan.stderr);
+    ok(stats);
+    assert.equal(drops(stats), drops(plan));
+  });
+
   it('--steps N reads the first N steps', async () => {
     const report = JSON.parse(ok(await runCli(['stats', ...CORPUS, '--per_device_train_batch_size', '2', '--steps', '3', '--json']))) as DataStats;
     assert.equal(report.steps, 3);
