@@ -7,15 +7,18 @@
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { take } from 'ix/asynciterable/operators';
-import { openAtomic } from '../core/atomicFile.js';
+import { atomicWriteFile, openAtomic } from '../core/atomicFile.js';
 import { asFileError, ConfigError } from '../core/errors.js';
-import type { PaddedBatch, PaddedTensor, ResumeState } from '../core/model.js';
+import type { PaddedBatch, PaddedTensor, ResumeState, ResumeStateV1 } from '../core/model.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { ReportSink } from '../core/report.js';
 import { readResumeState, writeResumeState } from '../core/resume.js';
 import { formatPlanReport, planReport } from '../plan/planReport.js';
 import { flagEmbeddingBatches, type FlagEmbeddingOptions } from '../pipelines/flagEmbeddingIcl.js';
 import { listTaskFiles } from '../sources/taskFiles.js';
+import { dataStats } from '../stats/dataStats.js';
+import { formatStats } from '../stats/formatStats.js';
+import { statsHtml } from '../stats/statsHtml.js';
 import { defaultTokenizerDir, loadTokenizer } from '../tokenizers/transformers.js';
 import type { CommandName, ParsedArguments } from './args.js';
 import type { Output } from './output.js';
@@ -133,13 +136,15 @@ export const optionsFromArguments = (args: ParsedArguments, tokenizer: FlagEmbed
     ...(args.prefetch === undefined ? {} : { prefetch: args.prefetch }),
     ...(args.workers === undefined ? {} : { workers: args.workers }),
     ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
+    ...(args.false_negative_scope === undefined ? {} : { falseNegativeScope: args.false_negative_scope }),
   };
 };
 
 /**
  * One step as the reference oracle prints it: `epoch`, `example_indices` (global record indices in
  * the reference's concatenation order), `queries_text`, `passages_text`, `teacher_scores`,
- * `no_in_batch_neg`, `q_ids`, `q_mask`, `p_ids`, `p_mask` (lists of tensors with `sub_batch_size`).
+ * `no_in_batch_neg`, `q_ids`, `q_mask`, `p_ids`, `p_mask` (lists of tensors with `sub_batch_size`);
+ * and `false_negative_mask` (one boolean row per query) when the batch carries one.
  *
  * @category sinks
  */
@@ -159,6 +164,8 @@ export const toDumpRecord = (batch: PaddedBatch) => {
     teacher_scores: batch.teacherScores,
     no_in_batch_neg: batch.noInBatchNeg,
     ...tensors,
+    // Only when asked for (--false_negative_scope): without it the line is the reference oracle's, field for field.
+    ...(batch.falseNegativeMask === undefined ? {} : { false_negative_mask: batch.falseNegativeMask }),
   };
 };
 
@@ -218,7 +225,7 @@ const checkWritable = async (option: string, path: string): Promise<void> => {
 
 const dump: Runner = async ({ args, env, stdout, report, progress, notices }) => {
   if (args.state_out !== undefined) await checkWritable('state_out', args.state_out);
-  const resumeFrom: ResumeState | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
+  const resumeFrom: ResumeState | ResumeStateV1 | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
   const tokenizer = await tokenizerFromArguments(args);
   const options = optionsFromArguments(args, tokenizer, env);
   const indexing = await indexingProgress(options.trainData, progress);
@@ -230,7 +237,7 @@ const dump: Runner = async ({ args, env, stdout, report, progress, notices }) =>
     resumeFrom,
     ...(args.steps === undefined ? { epochs: (resumeFrom?.epoch ?? 0) + 1 } : {}),
   });
-  let last: ResumeState | null = resumeFrom;
+  let last: ResumeState | ResumeStateV1 | null = resumeFrom;
   let printed = 0;
   try {
     // A failed write (the reader went away) leaves the loop, which closes the pipeline (its return():
@@ -262,5 +269,22 @@ const plan: Runner = async ({ args, env, stdout, report, progress, notices }) =>
   return `${plural(result.tasks.length, 'task')}, ${plural(result.stepsPerEpoch, 'step')} per epoch`;
 };
 
+const stats: Runner = async ({ args, env, stdout, report, progress, notices }) => {
+  if (args.html !== undefined) await checkWritable('html', args.html);
+  const tokenizer = await tokenizerFromArguments(args);
+  const options = optionsFromArguments(args, tokenizer, env);
+  const indexing = await indexingProgress(options.trainData, progress);
+  const result = await dataStats({
+    ...options,
+    progress: notices,
+    report: teeReport(report, indexing.report),
+    ...(args.steps === undefined ? {} : { steps: args.steps }),
+    ...(args.token_budget === undefined ? {} : { tokenBudget: args.token_budget }),
+  }).finally(indexing.end);
+  if (args.html !== undefined) await atomicWriteFile(args.html, statsHtml(result)).catch((e: unknown) => Promise.reject(asFileError(args.html!, e, 'write')));
+  await stdout.write(args.json === true ? `${JSON.stringify(result)}\n` : `${formatStats(result)}\n`);
+  return `${plural(result.steps, 'step')} read, ${plural(result.tasks.length, 'task')}${args.html === undefined ? '' : `, ${args.html} written`}`;
+};
+
 /** The runner of every command of args.ts's `COMMANDS` (the type requires one for each). */
-export const RUNNERS: { readonly [C in CommandName]: Runner } = { dump, plan };
+export const RUNNERS: { readonly [C in CommandName]: Runner } = { dump, plan, stats };

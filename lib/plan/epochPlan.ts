@@ -85,10 +85,10 @@ const validateTasks = (tasks: ReadonlyArray<PlanTask>): void => {
  *
  * @category plan
  */
-export const noStepsError = (tasks: ReadonlyArray<{ readonly name: string; readonly size: number; readonly batchSize: number }>, worldSize: number): ConfigError =>
+export const noStepsError = (tasks: ReadonlyArray<{ readonly name: string; readonly size: number; readonly globalBatchSize: number }>): ConfigError =>
   new ConfigError(
     'per_device_train_batch_size',
-    `no task fills one global batch (batch size × world size), so an epoch has no steps: ${tasks.map((t) => `${t.name}: ${t.size} records, global batch ${t.batchSize * worldSize}`).join('; ')}`,
+    `no task fills one global batch (batch size × world size), so an epoch has no steps: ${tasks.map((t) => `${t.name}: ${t.size} records, global batch ${t.globalBatchSize}`).join('; ')}`,
   );
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);

@@ -131,7 +131,7 @@ export const planReport = async (trainData: ReadonlyArray<string>, options: Plan
     };
   });
   // dump fails here, before its first batch: so does plan.
-  if (planned.every((t) => t.batchesPerEpoch === 0)) throw noStepsError(planned.map((t) => ({ name: t.name, size: t.records, batchSize: t.batchSize })), worldSize);
+  if (planned.every((t) => t.batchesPerEpoch === 0)) throw noStepsError(planned.map((t) => ({ name: t.name, size: t.records, globalBatchSize: t.globalBatchSize })));
   const events = report.events;
   const dropped = (reason: 'small_threshold' | 'drop_threshold') =>
     events.flatMap((e) => (e.kind === 'taskDropped' && e.reason === reason ? [{ files: e.files, records: e.records }] : []));
