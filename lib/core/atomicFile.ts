@@ -22,8 +22,11 @@ const NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 /** Create a new file, write only, fail if anything (a file, a link) is at the path already. */
 export const EXCLUSIVE_CREATE = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | NOFOLLOW;
 
-/** Open for reading, refusing a symbolic link at the last component (cache entries are never links). */
-export const READ_NO_FOLLOW = constants.O_RDONLY | NOFOLLOW;
+/**
+ * Open for reading, refusing a symbolic link at the last component (cache entries are never links),
+ * and without waiting on a FIFO planted in a file's place (`O_NONBLOCK`: no effect on files).
+ */
+export const READ_NO_FOLLOW = constants.O_RDONLY | NOFOLLOW | constants.O_NONBLOCK;
 
 /**
  * A temporary name next to `path`: hidden, 128 random bits, so that another process (or user) can

@@ -155,7 +155,7 @@ export const withLock = async <A>(lockFile: string, ready: () => Promise<A | nul
       if (gone !== null) {
         // Removed only if it is still the file judged (another waiter may have replaced it already).
         const again = await lstat(lockFile).catch(() => null);
-        if (again !== null && again.ino === info.ino) await rm(lockFile, { force: true });
+        if (again !== null && again.ino === info.ino) await rm(lockFile, { recursive: true, force: true });
         endWait('taken-over', gone);
         continue;
       }

@@ -8,7 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { close as closeFd, fstat as fstatFd, open as openFd, read as readFd, rmSync, type BigIntStats } from 'node:fs';
-import { mkdtemp, open, rm, stat, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdtemp, open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
@@ -558,6 +558,8 @@ export const loadTaskFileIndex = async (file: string, rawOptions: IndexOptions =
         skipped: built.skipped,
         lengths: Object.fromEntries(COLUMN_NAMES.map((n) => [n, built.columns[n].length])) as Record<ColumnName, number>,
       };
+      // Whatever was planted in the index's place (a folder, a FIFO) goes: a rename cannot replace it.
+      if ((await lstat(indexFile).then((s) => !s.isFile() && !s.isSymbolicLink(), () => false)) === true) await rm(indexFile, { recursive: true, force: true });
       await atomicWriteFile(indexFile, encodeIndex(header, built.columns), { mode });
       // The copy the replaced index pointed at is no longer anyone's (a run still reading it sees its FileError).
       if (state.kind !== 'missing' && state.previousData !== null && state.previousData !== dataName) await rm(join(cacheDir, state.previousData), { force: true });
