@@ -48,8 +48,21 @@ const clusteringIssue = (record: Located<Example>): Issue | undefined =>
     ? at(record, 'category', 'is missing; symmetric_clustering records use their category as the in-context example answer')
     : undefined;
 
+/** What the checks keep of a file's first record (not its texts: a first record of 50 MB would stay in memory). */
+interface FirstRecord {
+  readonly file: string;
+  readonly line: number;
+  readonly value: Pick<Example, 'type'> & { readonly posScores?: unknown };
+}
+
+const firstOf = (record: Located<Example>): FirstRecord => ({
+  file: record.file,
+  line: record.line,
+  value: { type: record.value.type, ...(record.value.posScores === undefined ? {} : { posScores: true }) },
+});
+
 /** What makes `record` unfit to share a task with `first`. */
-const issueAgainst = (first: Located<Example>, record: Located<Example>): Issue | undefined => {
+const issueAgainst = (first: FirstRecord, record: Located<Example>): Issue | undefined => {
   if (record.value.type !== first.value.type) {
     return at(
       record,
@@ -89,7 +102,7 @@ const issueAgainst = (first: Located<Example>, record: Located<Example>): Issue 
  * @category plan
  */
 export const fileSummary = () => {
-  let first: Located<Example> | undefined;
+  let first: FirstRecord | undefined;
   let records = 0;
   let columns = NO_COLUMNS;
   let anyBatchSize = false;
@@ -107,7 +120,7 @@ export const fileSummary = () => {
       if (record.value.prompt === undefined) firstWithoutPrompt ??= record.line;
       if (record.value.neg.length === 0) firstWithoutNegatives ??= record.line;
       maxTrainGroupSize = Math.max(maxTrainGroupSize, record.value.trainGroupSize ?? 0);
-      first ??= record;
+      first ??= firstOf(record);
       return undefined;
     },
     summary(): FileSummary {

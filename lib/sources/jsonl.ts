@@ -114,6 +114,9 @@ export async function* taskFileBytes(file: string, options: TaskFileBytesOptions
   }
 }
 
+/** {@link taskFileBytes} of a file it opens itself (its earlier name). */
+export const openTaskFile = (file: string): AsyncIterable<Buffer> => taskFileBytes(file);
+
 /** Where the first byte of `bytes` that is not valid UTF-8 is (there is one). */
 const firstInvalidUtf8 = (bytes: Uint8Array): number => {
   for (let i = 0; i < bytes.length; ) {
@@ -141,7 +144,14 @@ const firstInvalidUtf8 = (bytes: Uint8Array): number => {
  *
  * @category constructors
  */
-export const parseSpan = (file: string, span: RecordSpan): E.Either<Issue, Located<unknown>> => {
+export const parseSpan = (file: string, span: RecordSpan): E.Either<Issue, Located<unknown>> => parseText(file, span, spanText(file, span));
+
+/**
+ * A record's bytes as text: they must be valid UTF-8 (see {@link parseSpan}). Separate from the
+ * parse so that a caller can let the bytes go before parsing (a 50 MB record is then in memory twice
+ * at most, not three times).
+ */
+export const spanText = (file: string, span: RecordSpan): E.Either<Issue, string> => {
   if (!isUtf8(span.bytes)) {
     const at = firstInvalidUtf8(span.bytes);
     let line = span.line;
@@ -153,16 +163,20 @@ export const parseSpan = (file: string, span: RecordSpan): E.Either<Issue, Locat
       message: `the record is not valid UTF-8 (byte 0x${(byte ?? 0).toString(16).padStart(2, '0')} at byte ${span.start + at} of the file${byte === undefined ? ', a character cut off at the end' : ''}); Python's JSON loaders refuse it too`,
     });
   }
-  let text: string;
   try {
-    text = span.bytes.toString('utf8');
+    return E.right(span.bytes.toString('utf8'));
   } catch (e) {
     return E.left({ file, line: span.line, message: `the record is ${span.bytes.length} bytes, too long to hold as one string (${(e as Error).message})` });
   }
+};
+
+/** Parses a record's text (from {@link spanText}), locating a syntax error at the record's line. */
+export const parseText = (file: string, at: { readonly line: number; readonly record: number }, text: E.Either<Issue, string>): E.Either<Issue, Located<unknown>> => {
+  if (E.isLeft(text)) return text;
   try {
-    return E.right({ file, line: span.line, record: span.record, value: JSON.parse(text) as unknown });
+    return E.right({ file, line: at.line, record: at.record, value: JSON.parse(text.right) as unknown });
   } catch (e) {
-    return E.left({ file, line: span.line, message: `malformed JSON: ${(e as Error).message}` });
+    return E.left({ file, line: at.line, message: `malformed JSON: ${(e as Error).message}` });
   }
 };
 

@@ -22,8 +22,8 @@ import type { ReportSink } from '../core/report.js';
 import { decodeExample } from '../schema/record.js';
 import { codePointLength } from '../plan/batchDraws.js';
 import { fileSummary } from '../plan/fileSummary.js';
-import { kindOf, openRegularFile, parseSpan, taskFileBytes } from './jsonl.js';
-import { recordSpans } from './recordSpans.js';
+import { kindOf, openRegularFile, parseText, spanText, taskFileBytes } from './jsonl.js';
+import { recordSpans, type SpanProblem } from './recordSpans.js';
 
 /** Bump when the layout or the meaning of an index changes: old caches are then rebuilt. */
 const INDEX_VERSION = 3;
@@ -283,12 +283,28 @@ const buildIndex = async (file: string, handle: FileHandle, options: ResolvedOpt
     if (options.badRecords === 'fail') throw new RecordError(issues as [Issue, ...Issue[]]);
     skipped.push(issues);
   };
-  for await (const span of recordSpans(bytes)) {
-    if (!('bytes' in span)) {
-      bad([{ file, line: span.line, message: `malformed JSON array: ${span.message}` }]);
+  const spans = recordSpans(bytes)[Symbol.asyncIterator]();
+  // The next record's text, its bytes let go (a record is never in memory three times over: bytes,
+  // text and value), or a structure problem, or null at the end.
+  type Place = { readonly start: number; readonly end: number; readonly line: number; readonly record: number };
+  type Next = { readonly problem: SpanProblem } | { readonly span: Place; readonly parsed: E.Either<Issue, Located<unknown>> } | null;
+  const nextText = async (): Promise<{ readonly problem: SpanProblem } | { readonly span: Place; readonly text: E.Either<Issue, string> } | null> => {
+    const step = await spans.next();
+    if (step.done === true) return null;
+    const span = step.value;
+    if (!('bytes' in span)) return { problem: span };
+    return { span: { start: span.start, end: span.end, line: span.line, record: span.record }, text: spanText(file, span) };
+  };
+  const nextRecord = async (): Promise<Next> => {
+    const item = await nextText();
+    return item === null || 'problem' in item ? item : { span: item.span, parsed: parseText(file, item.span, item.text) };
+  };
+  for (let item = await nextRecord(); item !== null; item = await nextRecord()) {
+    if ('problem' in item) {
+      bad([{ file, line: item.problem.line, message: `malformed JSON array: ${item.problem.message}` }]);
       continue;
     }
-    const parsed = parseSpan(file, span);
+    const { span, parsed } = item;
     if (E.isLeft(parsed)) {
       bad([parsed.left]);
       continue;
@@ -738,10 +754,15 @@ export class IndexedStore implements RecordStore {
         positions.map(async (position): Promise<Located<Example>> => {
           const start = columns.start[position]!;
           const length = columns.length[position]!;
-          const bytes = Buffer.allocUnsafe(length);
-          const bytesRead = await new Promise<number>((done, fail) => readFd(fd, bytes, 0, length, start, (e, n) => (e ? fail(e) : done(n)))).catch(failed);
           const at = { file, line: columns.line[position]!, record: recordOf(columns, position) };
-          const parsed = bytesRead === length ? parseSpan(file, { ...at, start, end: start + length, bytes }) : null;
+          // The bytes live only in here: the parse below runs with the text alone.
+          const textAt = async () => {
+            const bytes = Buffer.allocUnsafe(length);
+            const bytesRead = await new Promise<number>((done, fail) => readFd(fd, bytes, 0, length, start, (e, n) => (e ? fail(e) : done(n)))).catch(failed);
+            return bytesRead === length ? spanText(file, { ...at, start, end: start + length, bytes }) : null;
+          };
+          const text = await textAt();
+          const parsed = text === null ? null : parseText(file, at, text);
           const decoded = parsed !== null && E.isRight(parsed) ? decodeExample(parsed.right.value, at, this.options) : null;
           if (decoded === null || E.isLeft(decoded)) {
             throw new RecordError([

@@ -177,9 +177,13 @@ const augmentIclCore = (options: AugmentIclOptions, detailed: boolean): Step<Pro
   const config = validateAugmentIclOptions(options);
   const { tokenizer, iclSuffixStr } = config;
   const encode = (texts: ReadonlyArray<string>) => tokenizer.encodeBatch(texts);
-  /** The texts cut to their limits and decoded, with each text's length before the cut. */
+  /**
+   * The texts cut to their limits and decoded, with each text's length before the cut: exact when
+   * `detailed`; else at most limit + 1, which still tells whether a text was cut, from one token
+   * past the limit (`encodePrefixBatch`: what a long text costs follows its budget, not its length).
+   */
   const cutAndDecodeEach = async (texts: ReadonlyArray<string>, limits: ReadonlyArray<number>) => {
-    const ids = await encode(texts);
+    const ids = !detailed && tokenizer.encodePrefixBatch !== undefined ? await tokenizer.encodePrefixBatch(texts, limits.map((n) => Math.max(0, n) + 1)) : await encode(texts);
     return { texts: await tokenizer.decodeBatch(ids.map((row, i) => row.slice(0, limits[i]))), lengths: ids.map((row) => row.length) };
   };
   const cutAndDecode = (texts: ReadonlyArray<string>, limit: number) => cutAndDecodeEach(texts, texts.map(() => limit));
