@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { InvariantError } from '../core/errors.js';
 import type { IclDraw } from '../core/model.js';
 import type { PythonRandom } from '../random/pythonRandom.js';
 
@@ -81,18 +82,26 @@ const drawNegatives = (random: PythonRandom, negatives: number, wanted: number):
  * `choice` of the positive, the optional chunk shuffle (`random()`, then `shuffle` of 3), `sample`
  * of the negatives; then for each query `choice([0..5])` and, with ICL, `sample` of example ids.
  *
- * **Details**: the ICL ids are `random.sample(range(B), min(count + 1, B))` with the query's own id
- * removed and the rest cut to `count`.
+ * **Details**: the ICL ids are `random.sample(range(B), min(count + 1, B))` (`exampleSample:
+ * 'clamped'`, FlagEmbedding 1.4) or `random.sample(range(B), count + 1)` (`'exact'`, the research
+ * module) with the query's own id removed and the rest cut to `count`.
  *
  * **Gotchas**: mutates `random` (a private generator owned by the caller's run). A record with no
- * negatives and `groupSize > 1` is the caller's to reject before calling.
+ * negatives and `groupSize > 1` is the caller's to reject before calling, and so is, with `'exact'`,
+ * a batch smaller than 6 that draws examples (the research module's `random.sample` raises; here
+ * an `InvariantError`).
  *
  * @example
  * const draws = drawBatch(PythonRandom.fromSeed(42), { groupSize: 8, icl: true, records }, { shuffleRatio: 0 });
  *
  * @category plan
  */
-export const drawBatch = (random: PythonRandom, shape: BatchShape, options: { readonly shuffleRatio: number }): BatchDraws => {
+export const drawBatch = (
+  random: PythonRandom,
+  shape: BatchShape,
+  options: { readonly shuffleRatio: number; readonly exampleSample?: 'clamped' | 'exact' },
+): BatchDraws => {
+  const exact = options.exampleSample === 'exact';
   const wanted = shape.groupSize - 1;
   const records = shape.records.map((record): RecordDraw => {
     const positiveIndex = random.randbelow(record.positiveLengths.length);
@@ -104,7 +113,10 @@ export const drawBatch = (random: PythonRandom, shape: BatchShape, options: { re
   const icl = shape.records.map((_, i): IclDraw => {
     const count = random.randbelow(6);
     if (count === 0 || !shape.icl) return { count, exampleIds: [] };
-    const ids = random.samplePositions(size, Math.min(count + 1, size)).filter((id) => id !== i);
+    if (exact && count + 1 > size) {
+      throw new InvariantError(`random.sample of ${count + 1} in-context example ids from a batch of ${size} (the research module raises ValueError; its configuration should have been rejected)`);
+    }
+    const ids = random.samplePositions(size, exact ? count + 1 : Math.min(count + 1, size)).filter((id) => id !== i);
     return { count, exampleIds: ids.slice(0, count) };
   });
   return { records, icl };
