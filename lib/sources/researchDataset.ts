@@ -153,7 +153,7 @@ export const loadResearchDataset = async (path: string): Promise<ResearchDataset
     const files = splitFiles[i]!;
     const store = concatStores(files.map((f) => f.store));
     if (store.size === 0) {
-      throw new ConfigError('train_data', `${path}: split ${JSON.stringify(split.name)} has no rows; the research module reads each split's first row (IndexError)`);
+      throw new ConfigError('train_data', `${path}: split ${JSON.stringify(split.name)} has no rows (load_dataset fails: "Instruction ${JSON.stringify(split.name)} corresponds to no data!")`);
     }
     const out: DatasetSplit = { name: split.name, dataset: path, files: split.files, store, offset, columns, fromDisk: false, fingerprint: hashOf([split.name, ...files.map((f) => f.fingerprint)]) };
     offset += store.size;
