@@ -128,6 +128,17 @@ export const loadResearchDataset = async (path: string): Promise<ResearchDataset
     for (const file of split.files) files.push(await indexOf(file));
     splitFiles.push(files);
   }
+  resolved.splits.forEach((split, i) => {
+    // datasets counts rows per file as files yield tables: an empty file before a file with rows
+    // makes it index past its list (IndexError in _prepare_split_single).
+    const files = splitFiles[i]!;
+    const empty = files.findIndex((f) => f.chunks.length === 0);
+    if (empty >= 0 && files.slice(empty + 1).some((f) => f.chunks.length > 0)) {
+      throw new RecordError([
+        { file: files[empty]!.file, line: 1, message: `is empty and other files of split ${JSON.stringify(split.name)} follow it: load_dataset fails there (list index out of range); remove it` },
+      ]);
+    }
+  });
   const firstChunk = splitFiles[0]?.flatMap((f) => f.chunks)[0];
   const schema: Schema = resolved.features !== null ? schemaOfFeatures(resolved.features) : (firstChunk?.schema ?? []);
   for (const files of splitFiles) {

@@ -133,32 +133,34 @@ describe('resolveDatasetFolder (load_dataset on a local folder)', () => {
     assert.throws(() => globToRegExp('/d/a**b'), ConfigError);
   });
 
-  it('every layout resolves as Python datasets resolves it', needsOraclePython(), async () => {
-    for (const layout of LAYOUTS) {
-      const dir = writeTree(layout.files);
-      const python = JSON.parse(
-        runPython(
-          [
-            'import sys, json, os, tempfile, datasets',
-            'datasets.disable_progress_bars()',
-            'd = input()',
-            'try:',
-            '    b = datasets.load_dataset_builder(d, cache_dir=tempfile.mkdtemp())',
-            "    print(json.dumps({'format': b.name, 'config': b.config.name, 'splits': {str(k): [os.path.relpath(f, d) for f in v] for k, v in b.config.data_files.items()}}))",
-            'except Exception as e:',
-            "    print(json.dumps({'error': type(e).__name__ + ': ' + str(e)}))",
-          ].join('\n'),
-          dir,
-        ),
-      ) as { format?: string; config?: string; splits?: Record<string, string[]>; error?: string };
+  it('every layout resolves as Python datasets resolves it', needsOraclePython(), () => {
+    const dirs = LAYOUTS.map((layout) => writeTree(layout.files));
+    const results = runPython(
+      [
+        'import sys, json, os, tempfile, datasets',
+        'datasets.disable_progress_bars()',
+        'for d in sys.stdin.read().split(chr(10)):',
+        '    try:',
+        '        b = datasets.load_dataset_builder(d, cache_dir=tempfile.mkdtemp())',
+        "        print(json.dumps({'format': b.name, 'config': b.config.name, 'splits': {str(k): [os.path.relpath(f, d) for f in v] for k, v in b.config.data_files.items()}}))",
+        '    except Exception as e:',
+        "        print(json.dumps({'error': type(e).__name__ + ': ' + str(e)}))",
+      ].join('\n'),
+      dirs.join('\n'),
+    )
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { format?: string; config?: string; splits?: Record<string, string[]>; error?: string });
+    LAYOUTS.forEach((layout, i) => {
+      const python = results[i]!;
       if (layout.expected instanceof RegExp) {
         assert.ok(python.error !== undefined || python.format === 'csv', `${layout.name}: Python loads it (${JSON.stringify(python)})`);
-        continue;
+        return;
       }
       assert.equal(python.error, undefined, `${layout.name}: ${python.error}`);
       assert.equal(python.format, layout.expected.format, layout.name);
       assert.deepEqual(python.splits, layout.expected.splits, layout.name);
       if (layout.expected.config !== undefined) assert.equal(python.config, layout.expected.config, layout.name);
-    }
+    });
   });
 });
