@@ -95,6 +95,32 @@ export { tokenize, withSpecialTokens, type TokenizeOptions } from './stages/toke
 export { pad, padRows, type PadOptions } from './stages/pad.js';
 
 export { flagEmbeddingBatches, flagEmbeddingBatchesFromRecords, flagEmbeddingStages, type FlagEmbeddingOptions } from './pipelines/flagEmbeddingIcl.js';
+export { researchBatches, researchStageOptions, researchStages, type ResearchOptions } from './pipelines/research.js';
+export { toResearchDumpRecord } from './sinks/researchDumpRecord.js';
+export { batchBySplit, type BatchBySplitOptions } from './stages/batchBySplit.js';
+export { loadDatasetSplits, prepareResearchDataset, type DatasetSplitsOptions } from './sources/datasetSplits.js';
+export { loadResearchDataset, loadResearchFromDisk, RESEARCH_LOG, type DatasetSplit, type ResearchDataset, type ResearchLog } from './sources/researchDataset.js';
+export { saveResearchDataset, type SaveResearchOptions, type SaveResult } from './sources/saveResearchDataset.js';
+export { resolveDatasetFolder, type DatasetFormat, type DatasetSplitFiles, type ResolvedDataset } from './sources/datasetFolder.js';
+export { globToRegExp, resolvePattern } from './sources/hfGlob.js';
+export { castProblem, featureOfKind, kindOfFeature, kindOfJsonText, mergeKinds, mergeSchemas, schemaProblem, type Kind, type Schema as ColumnSchema } from './sources/hfSchema.js';
+export { indexJsonRows, JSON_CHUNK_BYTES } from './sources/jsonRows.js';
+export { indexParquetRows, parquetFeatures } from './sources/parquetRows.js';
+export { indexSavedShards } from './sources/savedRows.js';
+export type { RowChunk, RowFile } from './sources/rowFile.js';
+export { decodeResearchRow } from './schema/researchRecord.js';
+export {
+  isSymmetricType,
+  researchAnswersWithCategory,
+  researchBatchSize,
+  researchFormatsPassages,
+  researchGroupSize,
+  researchMessages,
+  researchPromptFormat,
+  researchTexts,
+  researchUsesExamples,
+  type ResearchTypeOptions,
+} from './plan/researchRules.js';
 export { planReport, formatPlanReport, type PlanReport, type PlanReportOptions, type PlannedTask, type GroupSizeRule } from './plan/planReport.js';
 
 export * from './random/index.js';

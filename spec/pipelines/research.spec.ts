@@ -10,6 +10,7 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import { toArray } from 'ix/asynciterable';
 import { collectReport } from '../../lib/core/report.js';
+import { flagEmbeddingBatches } from '../../lib/pipelines/flagEmbeddingIcl.js';
 import { researchBatches, type ResearchOptions } from '../../lib/pipelines/research.js';
 import { toResearchDumpRecord } from '../../lib/sinks/researchDumpRecord.js';
 import { loadResearchDataset } from '../../lib/sources/researchDataset.js';
@@ -109,6 +110,14 @@ describe(`research flavor laws (fc seed ${FC_SEED})`, () => {
       }),
       fcParams({ numRuns: 12 }),
     );
+  });
+
+  it("flagEmbeddingBatches({ flavor: 'research' }) is the research flavor", async () => {
+    const run: Run = { dataset: DATASETS[1], seed: '8', worldSize: 1, perDevice: 6, symmetricPerRank: 6, symmetricRemainder: 0, maxClassNeg: 3, useSpecialTokens: false };
+    const viaFlavor = (await toArray(flagEmbeddingBatches(optionsOf(run, 0)))).map(toResearchDumpRecord);
+    assert.ok(viaFlavor.length > 0);
+    assert.deepEqual(viaFlavor, await steps(optionsOf(run, 0)));
+    assert.ok(viaFlavor.every((s) => s.messages.length > 0));
   });
 
   it('a broken shard law is caught (test of the test): two ranks given the same rank overlap', async () => {
