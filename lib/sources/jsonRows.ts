@@ -23,9 +23,9 @@ import { badRow, MetaColumns, RowFileStore, type RowChunk, type RowFile } from '
 /** `JsonConfig.chunksize`: datasets reads JSON Lines 10 MiB (plus the rest of a line) at a time, and types each chunk on its own. */
 export const JSON_CHUNK_BYTES = 10 << 20;
 
-/** Decompressed copies of `.gz` files live in temporary folders removed when the process exits. */
+/** Decompressed copies (of `.gz` files, of Parquet row groups) live in temporary folders removed when the process exits. */
 const temporaryFolders: string[] = [];
-const temporaryFile = async (name: string): Promise<string> => {
+export const temporaryFile = async (name: string): Promise<string> => {
   const folder = await mkdtemp(join(tmpdir(), 'llm-retriever-data-rows-'));
   if (temporaryFolders.length === 0) process.once('exit', () => temporaryFolders.forEach((f) => rmSync(f, { recursive: true, force: true })));
   temporaryFolders.push(folder);

@@ -139,8 +139,11 @@ export const loadResearchDataset = async (path: string): Promise<ResearchDataset
       ]);
     }
   });
-  const firstChunk = splitFiles[0]?.flatMap((f) => f.chunks)[0];
+  const firstFile = splitFiles[0]?.find((f) => f.chunks.length > 0);
+  const firstChunk = firstFile?.chunks[0];
   const schema: Schema = resolved.features !== null ? schemaOfFeatures(resolved.features) : (firstChunk?.schema ?? []);
+  // The dataset's declared types: the card's, else a Parquet file's own (kinds lose int and float widths), else inferred.
+  const declared = resolved.features ?? firstFile?.features ?? null;
   for (const files of splitFiles) {
     for (const file of files) {
       for (const chunk of file.chunks) {
@@ -173,7 +176,7 @@ export const loadResearchDataset = async (path: string): Promise<ResearchDataset
   const all = splitFiles.flat();
   return {
     path,
-    features: resolved.features ?? featuresOrNull(schema, path),
+    features: declared ?? featuresOrNull(schema, path),
     splits,
     rows: offset,
     events: resolved.events,

@@ -7,6 +7,7 @@
  */
 import { RecordError, type Issue } from '../core/errors.js';
 import type { Example, Located, RecordMeta, RecordStore } from '../core/model.js';
+import type { Features } from '../arrow/features.js';
 import type { Row } from '../arrow/values.js';
 import { codePointLength } from '../plan/batchDraws.js';
 import type { Schema } from './hfSchema.js';
@@ -34,6 +35,8 @@ export interface RowFile {
   readonly chunks: ReadonlyArray<RowChunk>;
   /** Identifies the file's content. */
   readonly fingerprint: string;
+  /** The file's own declared column types (Parquet, Arrow), when it has them; JSON files have only inferred kinds. */
+  readonly features?: Features;
   /** Decoded records by position (metadata without reading). */
   readonly store: RecordStore;
   /** Every column of rows `[start, end)`, as read (for `save_to_disk`). */

@@ -120,6 +120,15 @@ describe(`research flavor laws (fc seed ${FC_SEED})`, () => {
     assert.ok(viaFlavor.every((s) => s.messages.length > 0));
   });
 
+  it('resumes exactly: the steps after a saved state equal the uninterrupted run', async () => {
+    const run: Run = { dataset: DATASETS[0], seed: '77', worldSize: 2, perDevice: 6, symmetricPerRank: 6, symmetricRemainder: 1, maxClassNeg: 5, useSpecialTokens: true };
+    const whole = await toArray(researchBatches(optionsOf(run, 1)));
+    const at = 7;
+    const resumed = await toArray(researchBatches({ ...optionsOf(run, 1), resumeFrom: whole[at - 1]!.resume }));
+    assert.ok(whole.length > at + 3);
+    assert.deepEqual(resumed.map(toResearchDumpRecord), whole.slice(at).map(toResearchDumpRecord));
+  });
+
   it('a broken shard law is caught (test of the test): two ranks given the same rank overlap', async () => {
     const run: Run = { dataset: DATASETS[0], seed: '5', worldSize: 2, perDevice: 6, symmetricPerRank: 6, symmetricRemainder: 0, maxClassNeg: 3, useSpecialTokens: true };
     const [a, b] = await Promise.all([steps(optionsOf(run, 0)), steps(optionsOf(run, 0))]);

@@ -14,6 +14,7 @@ import { collectReport } from '../../lib/core/report.js';
 import { researchBatches } from '../../lib/pipelines/research.js';
 import { prepareResearchDataset } from '../../lib/sources/datasetSplits.js';
 import { fixtureTokenizer } from '../../lib/tokenizers/fixture.js';
+import { needsOraclePython, runPython } from '../helpers/oracle.js';
 
 const PYTHON_SAVED = 'examples/research/saved-by-python';
 const tmp = () => join(mkdtempSync(join(tmpdir(), 'llm-retriever-data-save-')), 'saved');
@@ -31,6 +32,28 @@ describe('research save_to_disk', () => {
     assert.deepEqual(ours.features, theirs.features);
     assert.deepEqual(ours.shards.map((s) => s.index.rows), theirs.shards.map((s) => s.index.rows));
     assert.deepEqual(await readSavedRows(ours, all(ours.rows)), await readSavedRows(theirs, all(theirs.rows)));
+  });
+
+  it("Python's load_from_disk reads the datasets saved here as load_dataset reads the originals: rows, order and features (JSON Lines with patterns, Parquet)", needsOraclePython(), async () => {
+    for (const source of ['examples/research/jsonl-patterns', 'examples/research/parquet']) {
+      const dir = tmp();
+      await prepareResearchDataset({ trainData: source, saveToDisk: true, saveDiskPath: dir, saveMaxShardSize: '8KB', perDeviceTrainBatchSize: 6 });
+      const out = runPython(
+        [
+          'import sys, json, tempfile, datasets',
+          'datasets.disable_progress_bars()',
+          'source, saved = sys.stdin.read().split(chr(10))',
+          'd = datasets.load_dataset(source, cache_dir=tempfile.mkdtemp())',
+          'c = datasets.concatenate_datasets([d[k] for k in d])',
+          's = datasets.load_from_disk(saved)',
+          "print(json.dumps({'same_rows': c.to_list() == s.to_list(), 'same_features': c.features == s.features, 'rows': len(s), 'shards': len(s.cache_files)}))",
+        ].join('\n'),
+        `${source}\n${dir}`,
+      );
+      const verdict = JSON.parse(out) as { same_rows: boolean; same_features: boolean; rows: number; shards: number };
+      assert.deepEqual({ rows: verdict.same_rows, features: verdict.same_features }, { rows: true, features: true }, source);
+      assert.ok(verdict.shards > 1, `${source}: ${verdict.shards} shards of at most 8KB`);
+    }
   });
 
   it('does not write where a .log already is (the module prints and goes on), and reports it', async () => {
