@@ -381,5 +381,14 @@ export const resolveDatasetFolder = async (path: string): Promise<ResolvedDatase
       if (!all.has(file) && !events.some((e) => e.kind === 'fileSkipped' && e.file === file)) events.push({ kind: 'fileSkipped', file, reason: 'no-split' });
     }
   }
-  return { path, format, splits: splits.map(([name, files]) => ({ name, files })), features, config: configName, events };
+  // Files are named as the user would (under the path as given), not by their resolved absolute path.
+  const shown = (file: string) => (file.startsWith(`${base}/`) ? posix.join(path, file.slice(base.length + 1)) : file);
+  return {
+    path,
+    format,
+    splits: splits.map(([name, files]) => ({ name, files: files.map(shown) })),
+    features,
+    config: configName,
+    events: events.map((e) => (e.kind === 'fileSkipped' ? { ...e, file: shown(e.file) } : e)),
+  };
 };

@@ -1,6 +1,6 @@
 /**
- * The research flavor's parity configurations (configs.json): `dump` arguments, translated to the
- * research oracle's config (../shared/oracle/run_research.py) and to `dump --flavor research` argv.
+ * The research flavor's parity configurations (configs.json): `dump --flavor research` arguments,
+ * and their translation to the research oracle's config (../shared/oracle/run_research.py).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -88,24 +88,3 @@ export const researchOracleInput = (config: ResearchGoldenConfig, rank: number, 
   return JSON.stringify(input).replace('"__SEED__"', a['seed'] ?? '42');
 };
 
-const camel = (name: string) => name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-const INTS = new Set([
-  'per_device_train_batch_size', 'symmetric_batch_size', 'train_group_size', 'symmetric_train_group_size', 'max_class_neg',
-  'query_max_len', 'passage_max_len', 'example_query_max_len', 'example_passage_max_len', 'sub_batch_size', 'pad_to_multiple_of', 'num_shards',
-]);
-
-/** The library options a configuration's arguments mean (with the variant's `--tokenizer_backend`, `--workers`, `--concurrency`). */
-export const researchLibraryOptions = (config: ResearchGoldenConfig, rank: number, saved: string | null, variant: ReadonlyArray<string>) => {
-  const options: Record<string, unknown> = { flavor: 'research', worldSize: config.world_size, rank };
-  for (const [name, raw] of Object.entries(config.args)) {
-    const value = resolve(raw, saved);
-    options[camel(name)] = BOOLS.has(name) ? value === 'true' : INTS.has(name) ? Number(value) : value;
-  }
-  let backend: 'js' | 'native' = 'js';
-  for (let i = 0; i < variant.length; i += 2) {
-    const [flag, value] = [variant[i]!, variant[i + 1]!];
-    if (flag === '--tokenizer_backend') backend = value as 'js' | 'native';
-    else options[camel(flag.slice(2))] = Number(value);
-  }
-  return { options, backend, useSpecialTokens: config.args['use_special_tokens'] !== 'false' };
-};

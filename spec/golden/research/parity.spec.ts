@@ -1,32 +1,19 @@
 /**
  * Parity with the research module (research/llm_dense_retriever/finetune/data.py): the research
- * flavor on the project's sample datasets (examples/research) equals, field for field and step for
- * step, what the module itself printed through ../shared/oracle/run_research.py (goldens made by
+ * flavor on the project's sample datasets (examples/research), as `dump --flavor research` prints
+ * it, equals, field for field and step for step, what the module itself printed through ../shared/oracle/run_research.py (goldens made by
  * generate.ts; configs.json says what each configuration exercises), on every tokenizer backend and
  * worker variant of the ICL parity spec.
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { toArray } from 'ix/asynciterable';
-import { take } from 'ix/asynciterable/operators';
-import { researchBatches, type ResearchOptions } from '../../../lib/pipelines/research.js';
-import { toResearchDumpRecord } from '../../../lib/sinks/researchDumpRecord.js';
-import { defaultTokenizerDir, loadTokenizer } from '../../../lib/tokenizers/transformers.js';
-import type { TokenizerPort } from '../../../lib/tokenizers/port.js';
+import { defaultTokenizerDir } from '../../../lib/tokenizers/transformers.js';
+import { dumpLines, runCli } from '../../helpers/run.js';
 import { needsResearchOracle } from '../../helpers/oracle.js';
 import { firstDifference, readGolden, type Step } from '../compare.js';
 import { VARIANTS } from '../variants.js';
-import { loadResearchConfigs, prepareSaved, researchGoldenFile, researchLibraryOptions, researchOracleInput, type ResearchGoldenConfig } from './configs.js';
+import { loadResearchConfigs, prepareSaved, researchDumpArgv, researchGoldenFile, researchOracleInput, type ResearchGoldenConfig } from './configs.js';
 import { runResearchOracle } from './generate.js';
-
-const tokenizers = new Map<string, Promise<TokenizerPort>>();
-const tokenizerFor = (backend: 'js' | 'native', useSpecialTokens: boolean) => {
-  const key = `${backend}:${useSpecialTokens}`;
-  if (!tokenizers.has(key)) {
-    tokenizers.set(key, loadTokenizer(defaultTokenizerDir(), { additionalSpecialTokens: useSpecialTokens ? ['<instruct>', '<query>', '<response>'] : [], addEosToken: true, backend }));
-  }
-  return tokenizers.get(key)!;
-};
 
 /** Folders written by this library's save_to_disk, one per configuration that needs one. */
 const savedFolders = new Map<string, Promise<Awaited<ReturnType<typeof prepareSaved>>>>();
@@ -40,10 +27,9 @@ after(async () => {
 
 const run = async (config: ResearchGoldenConfig, rank: number, variant: ReadonlyArray<string>): Promise<Step[]> => {
   const saved = await savedFor(config);
-  const { options, backend, useSpecialTokens } = researchLibraryOptions(config, rank, saved?.dir ?? null, variant);
-  const tokenizer = await tokenizerFor(backend, useSpecialTokens);
-  const batches = researchBatches({ ...(options as unknown as ResearchOptions), tokenizer });
-  return (await toArray(batches.pipe(take(config.steps)))).map((b) => toResearchDumpRecord(b) as unknown as Step);
+  const result = await runCli([...researchDumpArgv(config, rank, saved?.dir ?? null), ...variant]);
+  assert.equal(result.code, 0, result.stderr);
+  return dumpLines(result.stdout) as Step[];
 };
 
 const assertSameSteps = (expected: ReadonlyArray<Step>, actual: ReadonlyArray<Step>) => {

@@ -5,13 +5,9 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { toArray } from 'ix/asynciterable';
-import { take } from 'ix/asynciterable/operators';
-import { researchBatches, type ResearchOptions } from '../../../lib/pipelines/research.js';
-import { toResearchDumpRecord } from '../../../lib/sinks/researchDumpRecord.js';
-import { defaultTokenizerDir, loadTokenizer } from '../../../lib/tokenizers/transformers.js';
+import { dumpLines, runCli } from '../../helpers/run.js';
 import { sharedFixtures, stepDigest, type SharedDigests } from '../shared.js';
-import { researchLibraryOptions } from './configs.js';
+import { researchDumpArgv } from './configs.js';
 import { loadResearchSharedConfigs, researchDigestsFile, sharedDataset, withShared } from './shared.js';
 
 const present = existsSync(sharedFixtures);
@@ -32,10 +28,9 @@ describe(`research parity on ../shared fixtures (${present ? 'present' : 'absent
     for (let rank = 0; rank < config.world_size; rank++) {
       it(`${config.name}, rank ${rank}/${config.world_size}: ${config.about}`, async () => {
         const expected = digests[`${config.name}.rank${rank}`]!;
-        const { options, useSpecialTokens } = researchLibraryOptions(config, rank, null, []);
-        const tokenizer = await loadTokenizer(defaultTokenizerDir(), { additionalSpecialTokens: useSpecialTokens ? ['<instruct>', '<query>', '<response>'] : [], addEosToken: true });
-        const batches = researchBatches({ ...(options as unknown as ResearchOptions), tokenizer });
-        const actual = (await toArray(batches.pipe(take(config.steps)))).map((b) => stepDigest(toResearchDumpRecord(b) as unknown as Record<string, unknown>));
+        const result = await runCli(researchDumpArgv(config, rank, null));
+        assert.equal(result.code, 0, result.stderr);
+        const actual = (dumpLines(result.stdout) as Record<string, unknown>[]).map(stepDigest);
         assert.equal(actual.length, expected.length, 'number of steps');
         actual.forEach((step, i) => assert.deepEqual(step, expected[i], `step ${i}: fields whose digests differ`));
       });
