@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { stat } from 'node:fs/promises';
+import { rename, stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { take } from 'ix/asynciterable/operators';
 import { ConfigError } from '../core/errors.js';
-import type { PaddedBatch, PaddedTensor, ResumeState } from '../core/model.js';
+import type { PaddedBatch, PaddedTensor, ResumeState, ResumeStateV1 } from '../core/model.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { ReportSink } from '../core/report.js';
 import { readResumeState, writeResumeState } from '../core/resume.js';
@@ -18,6 +18,9 @@ import { researchBatches, type ResearchOptions } from '../pipelines/research.js'
 import { researchPlanReport } from '../plan/researchPlanReport.js';
 import { toResearchDumpRecord } from '../sinks/researchDumpRecord.js';
 import { listTaskFiles } from '../sources/taskFiles.js';
+import { dataStats } from '../stats/dataStats.js';
+import { formatStats } from '../stats/formatStats.js';
+import { statsHtml } from '../stats/statsHtml.js';
 import { defaultTokenizerDir, loadTokenizer } from '../tokenizers/transformers.js';
 import { ARGUMENTS, type ArgumentName, type CommandName, type Flavor, type OptionSpec, type ParsedArguments } from './args.js';
 import type { Output } from './output.js';
@@ -129,6 +132,7 @@ export const optionsFromArguments = (args: ParsedArguments, tokenizer: FlagEmbed
     ...(args.prefetch === undefined ? {} : { prefetch: args.prefetch }),
     ...(args.workers === undefined ? {} : { workers: args.workers }),
     ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
+    ...(args.false_negative_scope === undefined ? {} : { falseNegativeScope: args.false_negative_scope }),
   };
 };
 
@@ -189,6 +193,7 @@ export const researchOptionsFromArguments = (args: ParsedArguments, tokenizer: R
     numShards: args.num_shards ?? 0,
     saveMaxShardSize: args.save_max_shard_size ?? '50GB',
     exitAfterSave: args.exit_after_save ?? false,
+    ...(args.false_negative_scope === undefined ? {} : { falseNegativeScope: args.false_negative_scope }),
     ...(args.prefetch === undefined ? {} : { prefetch: args.prefetch }),
     ...(args.workers === undefined ? {} : { workers: args.workers }),
     ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
@@ -198,7 +203,8 @@ export const researchOptionsFromArguments = (args: ParsedArguments, tokenizer: R
 /**
  * One step as the reference oracle prints it: `epoch`, `example_indices` (global record indices in
  * the reference's concatenation order), `queries_text`, `passages_text`, `teacher_scores`,
- * `no_in_batch_neg`, `q_ids`, `q_mask`, `p_ids`, `p_mask` (lists of tensors with `sub_batch_size`).
+ * `no_in_batch_neg`, `q_ids`, `q_mask`, `p_ids`, `p_mask` (lists of tensors with `sub_batch_size`);
+ * and `false_negative_mask` (one boolean row per query) when the batch carries one.
  *
  * @category sinks
  */
@@ -218,6 +224,8 @@ export const toDumpRecord = (batch: PaddedBatch) => {
     teacher_scores: batch.teacherScores,
     no_in_batch_neg: batch.noInBatchNeg,
     ...tensors,
+    // Only when asked for (--false_negative_scope): without it the line is the reference oracle's, field for field.
+    ...(batch.falseNegativeMask === undefined ? {} : { false_negative_mask: batch.falseNegativeMask }),
   };
 };
 
@@ -268,7 +276,7 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString
 const dump: Runner = async (context) => {
   if (flavorOf(context.args) === 'research') return researchDump(context);
   const { args, env, stdout, report, progress } = context;
-  const resumeFrom: ResumeState | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
+  const resumeFrom: ResumeState | ResumeStateV1 | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
   const tokenizer = await tokenizerFromArguments(args);
   const options = optionsFromArguments(args, tokenizer, env);
   const indexing = await indexingProgress(options.trainData, progress);
@@ -279,7 +287,7 @@ const dump: Runner = async (context) => {
     resumeFrom,
     ...(args.steps === undefined ? { epochs: (resumeFrom?.epoch ?? 0) + 1 } : {}),
   });
-  let last: ResumeState | null = resumeFrom;
+  let last: ResumeState | ResumeStateV1 | null = resumeFrom;
   let printed = 0;
   try {
     // A failed write (the reader went away) leaves the loop, which closes the pipeline (its return():
@@ -302,12 +310,12 @@ const dump: Runner = async (context) => {
 
 /** `dump --flavor research`: the research oracle's fields, `messages` included. */
 const researchDump: Runner = async ({ args, env, stdout, report }) => {
-  const resumeFrom: ResumeState | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
+  const resumeFrom: ResumeState | ResumeStateV1 | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
   // Checked before the tokenizer loads: a misplaced flag fails at once.
   researchOptionsFromArguments(args, undefined as unknown as ResearchOptions['tokenizer'], env);
   const options = researchOptionsFromArguments(args, await tokenizerFromArguments(args), env);
   const batches = researchBatches({ ...options, report, resumeFrom, ...(args.steps === undefined ? { epochs: (resumeFrom?.epoch ?? 0) + 1 } : {}) });
-  let last: ResumeState | null = resumeFrom;
+  let last: ResumeState | ResumeStateV1 | null = resumeFrom;
   let printed = 0;
   for await (const batch of args.steps === undefined ? batches : batches.pipe(take(args.steps))) {
     await stdout.write(`${JSON.stringify(toResearchDumpRecord(batch))}\n`);
@@ -344,5 +352,30 @@ const iclPlan: Runner = async ({ args, env, stdout, report, progress }) => {
   return `${plural(result.tasks.length, 'task')}, ${plural(result.stepsPerEpoch, 'step')} per epoch`;
 };
 
+const stats: Runner = async ({ args, env, stdout, report, progress }) => {
+  if (flavorOf(args) === 'research') {
+    throw new ConfigError('flavor', "stats measures the icl flavor's stages; for the research flavor, plan --flavor research prints its tasks, batch and group sizes and steps");
+  }
+  const tokenizer = await tokenizerFromArguments(args);
+  const options = optionsFromArguments(args, tokenizer, env);
+  const indexing = await indexingProgress(options.trainData, progress);
+  const result = await dataStats({
+    ...options,
+    report: teeReport(report, indexing.report),
+    ...(args.steps === undefined ? {} : { steps: args.steps }),
+    ...(args.token_budget === undefined ? {} : { tokenBudget: args.token_budget }),
+  }).finally(indexing.end);
+  if (args.html !== undefined) await writeFileAtomically(args.html, statsHtml(result));
+  await stdout.write(args.json === true ? `${JSON.stringify(result)}\n` : `${formatStats(result)}\n`);
+  return `${plural(result.steps, 'step')} read, ${plural(result.tasks.length, 'task')}${args.html === undefined ? '' : `, ${args.html} written`}`;
+};
+
+/** Writes a file through a temporary one and a rename, so that a reader never sees half of it. */
+const writeFileAtomically = async (file: string, text: string): Promise<void> => {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
+};
+
 /** The runner of every command of args.ts's `COMMANDS` (the type requires one for each). */
-export const RUNNERS: { readonly [C in CommandName]: Runner } = { dump, plan };
+export const RUNNERS: { readonly [C in CommandName]: Runner } = { dump, plan, stats };

@@ -20,7 +20,6 @@ export const metaOf = (record: Located<Example>): RecordMeta => ({
   negatives: record.value.neg.length,
   trainGroupSize: record.value.trainGroupSize,
   batchSize: record.value.batchSize,
-  ...(record.value.type === undefined ? {} : { type: record.value.type }),
 });
 
 const checkPosition = (size: number, position: number): void => {

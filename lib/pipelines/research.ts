@@ -21,7 +21,8 @@ import { readRecords } from '../stages/readRecords.js';
 import { sampleGroup } from '../stages/sampleGroup.js';
 import { shardByRank } from '../stages/shardByRank.js';
 import type { TokenizerPort } from '../tokenizers/port.js';
-import type { ResumeState } from '../core/model.js';
+import type { ResumeState, ResumeStateV1 } from '../core/model.js';
+import { maskFalseNegatives, type FalseNegativeScope } from '../stages/maskFalseNegatives.js';
 import type { Seed } from '../random/seed.js';
 import { workerBatches } from '../workers/workerBatches.js';
 import { batchBuilder, type BatchBuilderOptions } from './batchBuilder.js';
@@ -81,8 +82,10 @@ export interface ResearchOptions extends DatasetSplitsOptions {
   readonly passageInstructionForRetrieval?: string | null;
   /** Stop after this many epochs. Default: never. */
   readonly epochs?: number;
-  /** Continue exactly after this state. */
-  readonly resumeFrom?: ResumeState | null;
+  /** Continue exactly after this state (also elastically, as the icl flavor: see `epochShuffle`). */
+  readonly resumeFrom?: ResumeState | ResumeStateV1 | null;
+  /** A false-negative mask with every batch (beyond the reference; see `maskFalseNegatives`). Default: `'none'`. */
+  readonly falseNegativeScope?: FalseNegativeScope;
   /** Batches read ahead. Default: 2. */
   readonly prefetch?: number;
   /** Worker threads for texts and tensors. Default: 0. */
@@ -116,12 +119,14 @@ export const researchStageOptions = (options: ResearchOptions) => {
   } satisfies BatchBuilderOptions & Record<string, unknown>;
 };
 
-/** The options that decide the output (the resume fingerprint's "config"). */
+/**
+ * The options that decide the output (the resume fingerprint's "config"): not the rank, and, as for
+ * the icl flavor, not the world size or per-device batch size (the resume state's plan holds those,
+ * so that a run can resume elastically).
+ */
 const outputOptions = (o: ResearchOptions) => ({
   flavor: 'research',
   seed: String(o.seed),
-  perDeviceTrainBatchSize: o.perDeviceTrainBatchSize,
-  worldSize: o.worldSize ?? 1,
   useSpecialTokens: o.useSpecialTokens ?? true,
   trainGroupSize: o.trainGroupSize ?? 8,
   symmetricTrainGroupSize: o.symmetricTrainGroupSize ?? 8,
@@ -147,13 +152,16 @@ const outputOptions = (o: ResearchOptions) => ({
  */
 export const researchStages = (options: ResearchOptions): Op<DatasetSplit, PaddedBatch> => {
   const research = researchStageOptions(options);
-  const fingerprint = { config: configFingerprint(outputOptions(options)), tokenizer: options.tokenizer.fingerprint };
+  // No legacy (version 1) config: research-flavor states were never written in version 1.
+  const fingerprint = { config: configFingerprint(outputOptions(options)), legacyConfig: '', tokenizer: options.tokenizer.fingerprint };
   const toTasks = batchBySplit(research);
   const toGlobalBatches = epochShuffle({ ...research, fingerprint });
   const toSlices = shardByRank(research);
   const read = readRecords();
   const readAhead = prefetch<LocalBatch | ReplaySlice>(options.prefetch ?? 2);
-  const toSampled = sampleGroup(research);
+  // The draws; with a false-negative mask, the mask too (global scope: every rank's draws).
+  const sample = () => sampleGroup(research);
+  const toSampled = (options.falseNegativeScope ?? 'none') === 'none' ? sample() : maskFalseNegatives({ ...research, sampler: sample });
   const toTensors =
     (options.workers ?? 0) > 0 ? workerBatches({ ...research, workers: options.workers! }) : mapConcurrent(options.concurrency ?? 1, batchBuilder(research));
   const tensorsAhead = prefetch<PaddedBatch>(options.prefetch ?? 2);

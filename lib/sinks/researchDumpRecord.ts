@@ -9,7 +9,7 @@ import type { PaddedBatch, PaddedTensor } from '../core/model.js';
  * A step's fields as the research oracle prints them: `epoch`, `example_indices` (global row indices
  * in the concatenation of the splits), `queries_text`, `passages_text`, `messages`,
  * `teacher_scores` (null when none), `q_ids`, `q_mask`, `p_ids`, `p_mask` (lists of tensors with
- * `sub_batch_size`).
+ * `sub_batch_size`), and `false_negative_mask` when the batch carries one.
  *
  * @example
  * for await (const batch of researchBatches(options)) console.log(JSON.stringify(toResearchDumpRecord(batch)));
@@ -33,5 +33,7 @@ export const toResearchDumpRecord = (batch: PaddedBatch) => {
     messages: batch.messages ?? [],
     teacher_scores: batch.teacherScores,
     ...tensors,
+    // Only when asked for (--false_negative_scope): without it the line is the research oracle's, field for field.
+    ...(batch.falseNegativeMask === undefined ? {} : { false_negative_mask: batch.falseNegativeMask }),
   };
 };

@@ -113,8 +113,9 @@ describe('parseArguments: FlagEmbedding argument semantics', () => {
   it('choices: one of the words, with "did you mean" for a near miss', () => {
     assert.equal(parseArguments(['--bad_records', 'skip']).bad_records, 'skip');
     assert.equal(parseArguments(['--tokenizer_backend=native']).tokenizer_backend, 'native');
+    assert.equal(parseArguments(['--tokenizer_backend', 'transformers']).tokenizer_backend, 'transformers');
     assert.throws(() => parseArguments(['--bad_records', 'skp']), isConfigError('bad_records', /must be fail or skip, got "skp" \(did you mean skip\?\)/));
-    assert.throws(() => parseArguments(['--tokenizer_backend', 'python']), isConfigError('tokenizer_backend', /must be js or native, got "python"$/));
+    assert.throws(() => parseArguments(['--tokenizer_backend', 'python']), isConfigError('tokenizer_backend', /must be js or native or transformers, got "python"$/));
   });
 
   it('backslash-n in text options is a newline; paths and lists are left alone', () => {
@@ -151,7 +152,7 @@ describe('parseCommandLine: commands, per-command options, did you mean', () => 
   });
 
   it('an option of another command says which commands take it', () => {
-    assert.throws(() => parseCommandLine(['dump', '--json']), isUsageError(/^unknown option --json for dump \(plan takes it\)$/));
+    assert.throws(() => parseCommandLine(['dump', '--json']), isUsageError(/^unknown option --json for dump \(plan and stats take it\)$/));
   });
 
   it('an option before the command says where it goes', () => {
@@ -161,10 +162,10 @@ describe('parseCommandLine: commands, per-command options, did you mean', () => 
   it('a misspelled command gets the closest command; no command is an error', () => {
     assert.throws(() => parseCommandLine(['dupm']), isUsageError(/^unknown command "dupm" \(did you mean dump\?\)/));
     assert.throws(() => parseCommandLine(['plna', '--train_data', 'x']), isUsageError(/did you mean plan\?/));
-    assert.throws(() => parseCommandLine(['frobnicate']), isUsageError(/^unknown command "frobnicate" \(commands: dump, plan, help\)$/));
+    assert.throws(() => parseCommandLine(['frobnicate']), isUsageError(/^unknown command "frobnicate" \(commands: dump, plan, stats, help\)$/));
     assert.throws(() => parseCommandLine([]), isUsageError(/^no command given/));
     assert.throws(() => parseCommandLine(['help', 'dupm']), isUsageError(/^unknown command "dupm" \(did you mean dump\?\)/));
-    assert.throws(() => parseCommandLine(['help', 'bogus']), isUsageError(/^unknown command "bogus" \(commands: dump, plan\)$/));
+    assert.throws(() => parseCommandLine(['help', 'bogus']), isUsageError(/^unknown command "bogus" \(commands: dump, plan, stats\)$/));
   });
 
   it('returns the command and its arguments', () => {

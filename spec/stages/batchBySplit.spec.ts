@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { from, toArray } from 'ix/asynciterable';
-import type { Example, Located } from '../../lib/core/model.js';
+import type { Example, Located, RecordStore } from '../../lib/core/model.js';
 import { memoryStore } from '../../lib/core/store.js';
 import type { DatasetSplit } from '../../lib/sources/researchDataset.js';
 import { batchBySplit } from '../../lib/stages/batchBySplit.js';
@@ -23,11 +23,17 @@ const record = (file: string, i: number, type: string): Located<Example> => ({
   value: { query: `q${i}`, pos: [`p${i}`], neg: [`n${i}`, `m${i}`], prompt: 'P', type, ...(type.includes('clustering') ? { category: 'c' } : {}) },
 });
 
+/** Records in memory, with each row's type in its metadata (as the research flavor's row indexes give it). */
+const typedStore = (records: ReadonlyArray<Located<Example>>): RecordStore => {
+  const store = memoryStore(records);
+  return { size: store.size, meta: (i) => ({ ...store.meta(i), type: records[i]!.value.type ?? '' }), read: (positions) => store.read(positions) };
+};
+
 const split = (name: string, type: string, size: number, offset: number, fromDisk = false): DatasetSplit => ({
   name,
   dataset: 'd',
   files: [`${name}.jsonl`],
-  store: memoryStore(Array.from({ length: size }, (_, i) => record(`${name}.jsonl`, i, type))),
+  store: typedStore(Array.from({ length: size }, (_, i) => record(`${name}.jsonl`, i, type))),
   offset,
   columns: { prompt: true, type: true, category: true, trainGroupSize: false, posScores: false, negScores: false },
   fromDisk,
