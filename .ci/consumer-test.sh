@@ -85,7 +85,11 @@ npx --no-install llm-retriever-data dump "${run[@]}" --steps 2 >"$work/dump.out"
 node -e "for (const l of require('fs').readFileSync('$work/dump.out','utf8').trim().split('\n')) { const s = JSON.parse(l); if (!Array.isArray(s.q_ids) || !Array.isArray(s.p_mask)) process.exit(1); }" || fail 'dump lines lack q_ids/p_mask'
 npx --no-install llm-retriever-data dump "${run[@]}" --steps 2 --workers 2 >"$work/dump-workers.out" || fail 'dump --workers 2 (worker threads from the built package)'
 cmp -s "$work/dump.out" "$work/dump-workers.out" || fail 'dump --workers 2 differs from dump'
-echo "plan, dump --steps 2, and dump --steps 2 --workers 2 (the same lines): ok"
+npx --no-install llm-retriever-data dump "${run[@]}" --steps 2 --tokenizer_backend native >"$work/dump-native.out" || fail 'dump --tokenizer_backend native'
+cmp -s "$work/dump.out" "$work/dump-native.out" || fail 'the native backend (optional dependency) gives other lines'
+if npx --no-install llm-retriever-data dump "${run[@]}" --steps 2 --tokenizer_backend transformers >/dev/null 2>"$work/peer.err"; then fail 'the transformers backend ran without its peer'; fi
+grep -q 'npm install @huggingface/transformers' "$work/peer.err" || { cat "$work/peer.err"; fail 'no clear message when the optional peer is missing'; }
+echo "plan; dump --steps 2 the same with --workers 2 and with the native backend; without the peer, --tokenizer_backend transformers says what to install: ok"
 
 step "TypeScript consumer: tsc --init defaults, against the shipped .d.ts"
 npm install --prefer-offline --no-audit --no-fund --silent "typescript@$(dev_version typescript)" "tsx@$(dev_version tsx)" "@types/node@$(dev_version @types/node)"
@@ -149,5 +153,29 @@ step "import time (plain node, median of 7)"
 for _ in 1 2 3 4 5 6 7; do
   node --input-type=module -e "const t = process.hrtime.bigint(); await import('llm-retriever-data'); console.log(Number(process.hrtime.bigint() - t) / 1e6)"
 done | median | xargs printf 'import: %.0f ms (median of 7, this machine)\n'
+
+step "the optional peer: a tokenizer transformers.js loaded, handed in, gives the same batches"
+# Its onnxruntime-node dependency would download CUDA binaries in its install script: skipped.
+ONNXRUNTIME_NODE_INSTALL=skip npm install --prefer-offline --no-audit --no-fund --silent "@huggingface/transformers@$(dev_version @huggingface/transformers)"
+cat >peer.mjs <<'EOF'
+import { AutoTokenizer } from '@huggingface/transformers';
+import { defaultTokenizerDir, flagEmbeddingBatches, fromTransformersTokenizer, loadDefaultTokenizer } from 'llm-retriever-data';
+
+const tokens = { additionalSpecialTokens: ['<instruct>', '<query>', '<response>'] };
+const loaded = await AutoTokenizer.from_pretrained(defaultTokenizerDir(), { local_files_only: true });
+const steps = async (tokenizer) => {
+  const out = [];
+  const run = flagEmbeddingBatches({ trainData: ['data'], tokenizer, seed: 5, perDeviceTrainBatchSize: 2, queryInstructionFormat: '<instruct>{}\n<query>{}', indexCacheDir: null, epochs: 1 });
+  for await (const b of run) out.push(JSON.stringify(b.padded));
+  return out;
+};
+const [handedIn, shipped] = [await steps(fromTransformersTokenizer(loaded, tokens)), await steps(await loadDefaultTokenizer(tokens))];
+if (handedIn.length === 0 || handedIn.join('\n') !== shipped.join('\n')) throw new Error('the transformers.js tokenizer gives other batches');
+console.log(`${handedIn.length} batches, the same with the tokenizer transformers.js loaded`);
+EOF
+node peer.mjs
+npx --no-install llm-retriever-data dump "${run[@]}" --steps 2 --tokenizer_backend transformers >"$work/dump-peer.out" || fail 'dump --tokenizer_backend transformers'
+cmp -s "$work/dump.out" "$work/dump-peer.out" || fail 'the transformers backend gives other lines'
+echo "dump --tokenizer_backend transformers: the same lines"
 
 printf '\nconsumer test: ok\n'
