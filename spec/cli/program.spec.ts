@@ -151,7 +151,7 @@ describe('parseCommandLine: commands, per-command options, did you mean', () => 
   });
 
   it('an option of another command says which commands take it', () => {
-    assert.throws(() => parseCommandLine(['dump', '--json']), isUsageError(/^unknown option --json for dump \(plan takes it\)$/));
+    assert.throws(() => parseCommandLine(['dump', '--json']), isUsageError(/^unknown option --json for dump \(plan and stats take it\)$/));
   });
 
   it('an option before the command says where it goes', () => {
@@ -161,10 +161,10 @@ describe('parseCommandLine: commands, per-command options, did you mean', () => 
   it('a misspelled command gets the closest command; no command is an error', () => {
     assert.throws(() => parseCommandLine(['dupm']), isUsageError(/^unknown command "dupm" \(did you mean dump\?\)/));
     assert.throws(() => parseCommandLine(['plna', '--train_data', 'x']), isUsageError(/did you mean plan\?/));
-    assert.throws(() => parseCommandLine(['frobnicate']), isUsageError(/^unknown command "frobnicate" \(commands: dump, plan, help\)$/));
+    assert.throws(() => parseCommandLine(['frobnicate']), isUsageError(/^unknown command "frobnicate" \(commands: dump, plan, stats, help\)$/));
     assert.throws(() => parseCommandLine([]), isUsageError(/^no command given/));
     assert.throws(() => parseCommandLine(['help', 'dupm']), isUsageError(/^unknown command "dupm" \(did you mean dump\?\)/));
-    assert.throws(() => parseCommandLine(['help', 'bogus']), isUsageError(/^unknown command "bogus" \(commands: dump, plan\)$/));
+    assert.throws(() => parseCommandLine(['help', 'bogus']), isUsageError(/^unknown command "bogus" \(commands: dump, plan, stats\)$/));
   });
 
   it('returns the command and its arguments', () => {
