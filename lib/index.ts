@@ -11,6 +11,7 @@ export { ConfigError, InvariantError, RecordError, TokenizerError, formatIssue, 
 export { collectReport, type ReportEvent, type ReportSink } from './core/report.js';
 export { noProgress, type ProgressSink, type ProgressTask, type ProgressUnit } from './core/progress.js';
 export { compilePythonFormat, type PythonFormat } from './core/pythonFormat.js';
+export { mapConcurrent, type Step } from './core/mapConcurrent.js';
 export { ConcatStore, MemoryStore, SelectStore, concatStores, memoryStore, metaOf, selectStore } from './core/store.js';
 export {
   ResumeError,
