@@ -29,7 +29,7 @@ echo "$files" | grep -qx 'package/dist/cli/bin.js' || fail 'dist/cli/bin.js is n
 echo "$files" | grep -qx 'package/dist/workers/batchWorker.js' || fail 'the worker entry is not in the tarball'
 echo "$files" | grep -qx 'package/dist/tokenizers/mistral-7b/tokenizer.json' || fail 'the default tokenizer is not in the tarball'
 echo "$files" | grep -qx 'package/dist/tokenizers/mistral-7b/NOTICE.md' || fail "the default tokenizer's notice is not in the tarball"
-unexpected="$(echo "$files" | grep -vE '^package/(package\.json|README\.md|dist/.*\.(js|d\.ts)|dist/tokenizers/mistral-7b/(tokenizer\.json|tokenizer_config\.json|LICENSE|LICENSE-lenml|NOTICE\.md))$' || true)"
+unexpected="$(echo "$files" | grep -vE '^package/(package\.json|README\.md|LICENSE|dist/.*\.(js|d\.ts)|dist/tokenizers/mistral-7b/(tokenizer\.json|tokenizer_config\.json|LICENSE|LICENSE-lenml|NOTICE\.md))$' || true)"
 [ -z "$unexpected" ] || fail "unexpected files in the tarball: $unexpected"
 
 step "publint and arethetypeswrong (ESM-only package: CommonJS loads it with import())"
