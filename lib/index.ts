@@ -83,7 +83,7 @@ export {
   type PlanTask,
   type PlannedBatch,
 } from './plan/epochPlan.js';
-export { applyChunkOrder, codePointLength, drawBatch, drawSliceKeyed, keyedDrawSeed, type BatchDraws, type BatchShape, type RecordDraw, type RecordShape } from './plan/batchDraws.js';
+export { applyChunkOrder, codePointLength, drawBatch, type DrawOptions, drawSliceKeyed, keyedDrawSeed, type BatchDraws, type BatchShape, type RecordDraw, type RecordShape } from './plan/batchDraws.js';
 
 export { failOnIssues } from './stages/failOnIssues.js';
 export { collectIssues } from './stages/collectIssues.js';

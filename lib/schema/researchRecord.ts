@@ -38,7 +38,7 @@ const toNumber = (u: unknown): number | null | undefined =>
  *
  * @category constructors
  */
-export const decodeResearchRow = (row: unknown, at: Provenance): E.Either<Issues, Example> => {
+export const decodeResearchRow = (row: unknown, at: Provenance): E.Either<RNEA.ReadonlyNonEmptyArray<Issue>, Example> => {
   const issues: Issue[] = [];
   const issue = (field: string | undefined, message: string) =>
     issues.push(field === undefined ? { file: at.file, line: at.line, message } : { file: at.file, line: at.line, field, message });
