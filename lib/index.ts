@@ -13,6 +13,7 @@ export { withLock, type LockHolder, type LockOptions, type LockWait } from './co
 export { collectReport, type ReportEvent, type ReportSink } from './core/report.js';
 export { noProgress, type ProgressSink, type ProgressTask, type ProgressUnit } from './core/progress.js';
 export { compilePythonFormat, type PythonFormat } from './core/pythonFormat.js';
+export { mapConcurrent, type Step } from './core/mapConcurrent.js';
 export { ConcatStore, MemoryStore, SelectStore, concatStores, memoryStore, metaOf, selectStore } from './core/store.js';
 export {
   ResumeError,
@@ -67,9 +68,9 @@ export { atomicWriteFile, openAtomic, type AtomicFile, type AtomicFileOptions } 
 export { fromJsonl } from './sources/jsonl.js';
 export { fromTaskFiles, listTaskFiles, type SourcedExample, type TaskFileRef, type TaskFilesOptions } from './sources/taskFiles.js';
 export { indexTaskFiles, type IndexTaskFilesOptions } from './sources/indexTaskFiles.js';
-export { defaultIndexCacheDir, indexTaskFile, loadTaskFileIndex, indexedStore, IndexedStore, type FileIdentity, type IndexOptions, type TaskFileIndex } from './sources/taskIndex.js';
+export { defaultIndexCacheDir, indexTaskFile, loadTaskFileIndex, indexedStore, IndexedStore, type FileIdentity, type IndexColumns, type IndexOptions, type TaskFileIndex } from './sources/taskIndex.js';
 export { recordSpans, type RecordSpan, type SpanProblem } from './sources/recordSpans.js';
-export { decodeExample, type DecodeExampleOptions } from './schema/record.js';
+export { decodeExample, type Decoded, type DecodeExampleOptions } from './schema/record.js';
 
 export { buildTaskList, type TaskList, type TaskListOptions } from './plan/taskList.js';
 export { fileSummary, unionColumns } from './plan/fileSummary.js';
@@ -84,7 +85,7 @@ export {
   type PlanTask,
   type PlannedBatch,
 } from './plan/epochPlan.js';
-export { applyChunkOrder, codePointLength, drawBatch, drawSliceKeyed, keyedDrawSeed, type BatchDraws, type BatchShape, type RecordDraw, type RecordShape } from './plan/batchDraws.js';
+export { applyChunkOrder, codePointLength, drawBatch, type DrawOptions, drawSliceKeyed, keyedDrawSeed, type BatchDraws, type BatchShape, type RecordDraw, type RecordShape } from './plan/batchDraws.js';
 
 export { failOnIssues } from './stages/failOnIssues.js';
 export { collectIssues } from './stages/collectIssues.js';
@@ -106,6 +107,32 @@ export { tokenize, tokenizeWithDetail, withSpecialTokens, type TokenizeDetail, t
 export { pad, padRows, type PadOptions } from './stages/pad.js';
 
 export { flagEmbeddingBatches, flagEmbeddingBatchesFromRecords, flagEmbeddingStages, type FlagEmbeddingOptions } from './pipelines/flagEmbeddingIcl.js';
+export { researchBatches, researchStageOptions, researchStages, type ResearchOptions } from './pipelines/research.js';
+export { toResearchDumpRecord } from './sinks/researchDumpRecord.js';
+export { batchBySplit, type BatchBySplitOptions } from './stages/batchBySplit.js';
+export { loadDatasetSplits, prepareResearchDataset, type DatasetSplitsOptions } from './sources/datasetSplits.js';
+export { loadResearchDataset, loadResearchFromDisk, RESEARCH_LOG, type DatasetSplit, type ResearchDataset, type ResearchLog } from './sources/researchDataset.js';
+export { saveResearchDataset, type SaveResearchOptions, type SaveResult } from './sources/saveResearchDataset.js';
+export { resolveDatasetFolder, type DatasetFormat, type DatasetSplitFiles, type ResolvedDataset } from './sources/datasetFolder.js';
+export { globToRegExp, resolvePattern } from './sources/hfGlob.js';
+export { castProblem, featureOfKind, kindOfFeature, kindOfJsonText, mergeKinds, mergeSchemas, schemaProblem, type Kind, type Schema as ColumnSchema } from './sources/hfSchema.js';
+export { indexJsonRows, JSON_CHUNK_BYTES } from './sources/jsonRows.js';
+export { indexParquetRows, parquetFeatures } from './sources/parquetRows.js';
+export { indexSavedShards } from './sources/savedRows.js';
+export type { RowChunk, RowFile } from './sources/rowFile.js';
+export { decodeResearchRow } from './schema/researchRecord.js';
+export {
+  isSymmetricType,
+  researchAnswersWithCategory,
+  researchBatchSize,
+  researchFormatsPassages,
+  researchGroupSize,
+  researchMessages,
+  researchPromptFormat,
+  researchTexts,
+  researchUsesExamples,
+  type ResearchTypeOptions,
+} from './plan/researchRules.js';
 export {
   dataStats,
   statsAccumulator,

@@ -10,7 +10,9 @@ import type { Issue } from './errors.js';
  * One thing worth knowing about a run.
  *
  * - `fileSkipped`: a `train_data` file or folder entry that is not `.json`/`.jsonl`, a folder entry
- *   that is not a regular file, or a file with no records.
+ *   that is not a regular file, or a file with no records; in a Hugging Face dataset folder (research
+ *   flavor), a file of another format than its split's (`other-format`) or one no split pattern
+ *   names (`no-split`), which `load_dataset` passes over without a word.
  * - `fileSubsampled`: a file above `max_example_num_per_dataset` kept a random subset.
  * - `taskDropped`: a file below `small_threshold` named directly, or a folder's merged small files
  *   below `drop_threshold`.
@@ -24,11 +26,17 @@ import type { Issue } from './errors.js';
  *   checks (checksum, size, owner, …) and was rebuilt; `reason` says which.
  * - `lockWaited`: another process held the lock of a file's index (it was building it) and this run
  *   waited for it, or took the lock over because its holder was gone (`reason`).
+ * - `saveSkipped`: research flavor, `save_to_disk` into a folder that already has the module's `.log`
+ *   (the module prints "already exists" and does not write).
  *
  * @category models
  */
 export type ReportEvent =
-  | { readonly kind: 'fileSkipped'; readonly file: string; readonly reason: 'not-json' | 'not-a-file' | 'empty' }
+  | {
+      readonly kind: 'fileSkipped';
+      readonly file: string;
+      readonly reason: 'not-json' | 'not-a-file' | 'empty' | 'other-format' | 'no-split';
+    }
   | { readonly kind: 'fileSubsampled'; readonly file: string; readonly records: number; readonly kept: number }
   | {
       readonly kind: 'taskDropped';
@@ -49,7 +57,8 @@ export type ReportEvent =
       readonly seconds: number;
       readonly outcome: 'released' | 'taken-over';
       readonly reason?: string;
-    };
+    }
+  | { readonly kind: 'saveSkipped'; readonly dir: string; readonly reason: 'log-exists' };
 
 /**
  * Where stages put {@link ReportEvent}s. Passed in explicitly; a stage without one reports nothing.

@@ -29,10 +29,17 @@ export interface IclBudgets {
  */
 export const iclBudgets = async (
   tokenizer: TokenizerPort,
-  options: { readonly queryMaxLen: number; readonly passageMaxLen: number; readonly iclSuffixStr: string },
+  options: {
+    readonly queryMaxLen: number;
+    readonly passageMaxLen: number;
+    readonly iclSuffixStr: string;
+    /** The texts whose ids are taken off the budgets. Default: the ICL suffix with EOS, and BOS (the research flavor measures others). */
+    readonly texts?: { readonly prefix: string; readonly suffix: string };
+  },
 ): Promise<IclBudgets> => {
   // The reference formats the token strings with an f-string, so a missing token reads "None".
-  const [suffixIds, bosIds] = await tokenizer.encodeBatch([`${options.iclSuffixStr}${tokenizer.eosToken ?? 'None'}`, `${tokenizer.bosToken ?? 'None'}`]);
+  const texts = options.texts ?? { suffix: `${options.iclSuffixStr}${tokenizer.eosToken ?? 'None'}`, prefix: `${tokenizer.bosToken ?? 'None'}` };
+  const [suffixIds, bosIds] = await tokenizer.encodeBatch([texts.suffix, texts.prefix]);
   const query = options.queryMaxLen - bosIds!.length - suffixIds!.length;
   if (query < 1) throw new ConfigError('query_max_len', `${options.queryMaxLen} leaves no room for a query after BOS and the ICL suffix (${bosIds!.length + suffixIds!.length} tokens)`);
   return { query, passage: options.passageMaxLen - 1 - suffixIds!.length };
