@@ -40,12 +40,13 @@ describe(`resume states under kill -9 (FC_SEED=${FC_SEED})`, () => {
     let last = 0;
     for (const delay of delays(8, 30, 600)) {
       const child = spawn(process.execPath, ['--import', join(ROOT, 'lib/cli/register.mjs'), script, file], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const closed = new Promise((r) => child.on('close', r));
       let done = '';
       child.stdout.on('data', (d: Buffer) => (done += d.toString()));
       await new Promise((r) => child.stdout.once('data', r)); // started writing
       await sleep(delay);
       child.kill('SIGKILL');
-      await new Promise((r) => child.on('close', r));
+      await closed;
       const written = done.trim().split('\n').map(Number);
       const confirmed = written[written.length - 1]!;
       const state = decodeResumeState(JSON.parse(readFileSync(file, 'utf8')));
@@ -61,12 +62,15 @@ describe(`resume states under kill -9 (FC_SEED=${FC_SEED})`, () => {
   it('dump --state_out killed at random moments: no state file, or a whole one that resumes', { timeout: 180_000 }, async () => {
     const dir = tempDir();
     const file = join(dir, 'state.json');
-    const argv = ['dump', '--train_data', join(ROOT, 'examples/data/retrieval'), '--query_instruction_for_retrieval', 'x', '--per_device_train_batch_size', '2', '--steps', '20', '--index_cache', join(dir, 'cache'), '--state_out', file];
+    const base = ['dump', '--train_data', join(ROOT, 'examples/data/retrieval'), '--query_instruction_for_retrieval', 'x', '--per_device_train_batch_size', '2', '--index_cache', join(dir, 'cache')];
+    const argv = [...base, '--steps', '20', '--state_out', file];
     for (const delay of delays(4, 200, 2500)) {
       const child = spawn(process.execPath, [join(ROOT, 'lib/cli/bin.mjs'), ...argv], { stdio: 'ignore' });
+      // Listened for at once: a run that ends before the kill has closed already.
+      const closed = new Promise((r) => child.on('close', r));
       await sleep(delay);
       child.kill('SIGKILL');
-      await new Promise((r) => child.on('close', r));
+      await closed;
       if (!existsSync(file)) continue;
       const state = decodeResumeState(JSON.parse(readFileSync(file, 'utf8')));
       assert.equal(state.globalStep, 20, `after a kill at +${delay} ms`);
@@ -74,7 +78,7 @@ describe(`resume states under kill -9 (FC_SEED=${FC_SEED})`, () => {
     // Whatever is there resumes.
     if (existsSync(file)) {
       const resumed = await new Promise<number | null>((resolve) => {
-        const p = spawn(process.execPath, [join(ROOT, 'lib/cli/bin.mjs'), ...argv.slice(0, -2), '--resume_from', file, '--steps', '1'], { stdio: 'ignore' });
+        const p = spawn(process.execPath, [join(ROOT, 'lib/cli/bin.mjs'), ...base, '--resume_from', file, '--steps', '1'], { stdio: 'ignore' });
         p.on('close', resolve);
       });
       assert.equal(resumed, 0);

@@ -281,12 +281,14 @@ describe('cache faults: processes killed, processes racing', () => {
       for (const delay of [150, 600]) {
         rmSync(cacheDir, { recursive: true, force: true });
         const child = spawn(process.execPath, [BIN, 'plan', '--train_data', file, '--index_cache', cacheDir, '--query_instruction_for_retrieval', 'x'], { stdio: 'ignore' });
+        const closed = new Promise<NodeJS.Signals | null>((r) => child.on('close', (_code, signal) => r(signal)));
         // Killed once it holds the lock (it is building), after `delay` more.
         while (!existsSync(cacheDir) || !readdirSync(cacheDir).some((n) => n.endsWith('.lock'))) await sleep(10);
         await sleep(delay);
         child.kill('SIGKILL');
-        await new Promise((r) => child.on('close', r));
-        assert.ok(readdirSync(cacheDir).some((n) => n.endsWith('.lock')), 'the killed process left its lock');
+        // (On a fast machine the build may be over before the kill: then there is nothing to recover from.)
+        if ((await closed) === 'SIGKILL') assert.ok(readdirSync(cacheDir).some((n) => n.endsWith('.lock')), 'the killed process left its lock');
+        else continue;
         const t0 = Date.now();
         const again = await load(file, cacheDir);
         assert.ok(Date.now() - t0 < 30_000);
@@ -385,6 +387,7 @@ describe('cache faults: files changed between runs and during them', () => {
     const file = join(dir, 'a.jsonl');
     writeFileSync(file, jsonl(...Array.from({ length: 400 }, (_, i) => record(i, { query: `query ${i} ${'word '.repeat(200)}` }))));
     const child = spawn(process.execPath, [BIN, 'dump', '--train_data', dir, '--per_device_train_batch_size', '2', '--steps', '200', '--prefetch', '0', '--index_cache', tempDir(), '--query_instruction_for_retrieval', 'x', '--query_max_len', '512'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const closed = new Promise((r) => child.on('close', r));
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     // Read the first line, then pause: the command blocks on the full pipe while the file changes.
@@ -393,7 +396,7 @@ describe('cache faults: files changed between runs and during them', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('query 1 ', 'query 9 '));
     child.stdout.resume();
     child.stdout.on('data', () => undefined);
-    const code = await new Promise((r) => child.on('close', r));
+    const code = await closed;
     assert.equal(code, 1, stderr);
     assert.match(stderr, new RegExp(`^llm-retriever-data: file error: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: changed since it was indexed`));
     assert.doesNotMatch(stderr, /\n\s+at /);
