@@ -40,6 +40,17 @@ export const MAX_WORKERS = 32;
 export const MAX_IN_FLIGHT = 64;
 
 /**
+ * `pad_to_multiple_of`: 65,536 (2^16).
+ *
+ * **Why**: every padded row is at least this long, so each row of a step would cost this many ids
+ * and mask entries however short its text (`pad_to_multiple_of` 2^50 used to crash, 10^8 to hang);
+ * real runs use 8 to 128.
+ *
+ * @category models
+ */
+export const MAX_PAD_MULTIPLE = 2 ** 16;
+
+/**
  * The index (UTF-16 unit) of the first lone surrogate in `text`, or -1: a `\ud800`-style escape
  * in JSON that pairs with nothing. It is not Unicode text: it has no UTF-8 form, and Python's
  * tokenizers refuse it (`surrogates not allowed`).

@@ -293,6 +293,7 @@ const caps = fc
     fc.integer({ min: 65, max: 100_000 }).map((n) => ['concurrency', n] as const),
     // Two queries per step here: more than 2^17 passages each is more than 2^18 per step.
     fc.integer({ min: 2 ** 17 + 1, max: 2 ** 40 }).map((n) => ['train_group_size', n] as const),
+    fc.integer({ min: 2 ** 16 + 1, max: 2 ** 50 }).map((n) => ['pad_to_multiple_of', n] as const),
   )
   .map(([option, n]): ((dir: string) => Scenario) => (dir) => ({
     argv: ['--train_data', sample, `--${option}`, String(n), ...common(join(dir, 'cache'))],
@@ -311,7 +312,7 @@ describe(`cli under generated faults: exit 1 or 2, the file, line and field (or 
     ['broken or truncated gzip', brokenGzip, 3],
     ['faults the reference meets only at some batch (missing prompt, empty neg), malformed JSON, a second type', lateFaults, 5],
     ['numbers that are not counts', numbers, 3],
-    ['absurd sizes and worker counts', caps, 3],
+    ['absurd sizes and worker counts', caps, 5],
   ];
   for (const [what, arbitrary, numRuns] of families) {
     it(what, { timeout: 240_000 }, async () => {
