@@ -557,7 +557,7 @@ export const loadTaskFileIndex = async (file: string, rawOptions: IndexOptions =
       const built = await buildChecked(file, handle, options, source, copy);
       let dataIdentity = source;
       if (copy !== null) {
-        await copy.commit();
+        await copy.commit().catch((e: unknown) => Promise.reject(asFileError(copy.path, e, 'write')));
         // After the rename: on Linux a rename moves the status-change time.
         dataIdentity = identityOf(await stat(copy.path, { bigint: true }));
       }
@@ -578,7 +578,7 @@ export const loadTaskFileIndex = async (file: string, rawOptions: IndexOptions =
       };
       // Whatever was planted in the index's place (a folder, a FIFO) goes: a rename cannot replace it.
       if ((await lstat(indexFile).then((s) => !s.isFile() && !s.isSymbolicLink(), () => false)) === true) await rm(indexFile, { recursive: true, force: true });
-      await atomicWriteFile(indexFile, encodeIndex(header, built.columns), { mode });
+      await atomicWriteFile(indexFile, encodeIndex(header, built.columns), { mode }).catch((e: unknown) => Promise.reject(asFileError(indexFile, e, 'write')));
       // The copy the replaced index pointed at is no longer anyone's (a run still reading it sees its FileError).
       if (state.kind !== 'missing' && state.previousData !== null && state.previousData !== dataName) await rm(join(cacheDir, state.previousData), { force: true });
       return { file, dataFile: copy?.path ?? file, dataIdentity, fingerprint: built.fingerprint, summary: built.summary, skipped: built.skipped, columns: built.columns };
