@@ -1,0 +1,254 @@
+/**
+ * Training steps as Arrow record batches: one row per step, one column per field of `dump`'s JSON
+ * (same names, same nesting), plus where the step is in the run and the state to resume after it.
+ * The Arrow stream (`toArrowStream`) and the exported dataset share this table.
+ *
+ * @module
+ */
+import {
+  Bool,
+  Data,
+  Field,
+  Float32,
+  Int32,
+  Int64,
+  List,
+  makeData,
+  RecordBatch,
+  Schema,
+  Struct,
+  Utf8,
+  type DataType,
+} from 'apache-arrow';
+import { ConfigError, InvariantError } from '../core/errors.js';
+import type { PaddedBatch, PaddedTensor } from '../core/model.js';
+
+/**
+ * Options of {@link stepSchema} and {@link stepRecordBatch}.
+ *
+ * @category sinks
+ */
+export interface StepTableOptions {
+  /**
+   * `sub_batch_size` of the run: with it every step carries a list of tensors (the reference's
+   * sub-batch collation), so the tensor columns get one more level of lists. Default: none.
+   */
+  readonly subBatchSize?: number | null;
+  /** Include `queries_text` and `passages_text` (the trainer does not need them). Default: false. */
+  readonly withText?: boolean;
+}
+
+/** The schema's version, in its metadata: readers refuse versions they do not know. */
+export const STEP_TABLE_VERSION = 1;
+
+/** The metadata key that describes the table (a JSON object: version, tensor layout, texts). */
+export const STEP_TABLE_METADATA_KEY = 'llm_retriever_data';
+
+type Leaf = 'int32' | 'int64' | 'float32';
+type Nested = ReadonlyArray<number> | ReadonlyArray<Nested>;
+
+/**
+ * One column: its name (a field of dump's JSON where there is one), its Arrow type, and how its
+ * values are built from several steps at once (one row each).
+ */
+interface StepColumn {
+  readonly name: string;
+  readonly type: DataType;
+  readonly nullable: boolean;
+  readonly build: (batches: ReadonlyArray<PaddedBatch>) => Data;
+}
+
+const leafType = (leaf: Leaf): DataType => (leaf === 'int32' ? new Int32() : leaf === 'int64' ? new Int64() : new Float32());
+
+/** `depth` levels of lists around `leaf`; child fields are nullable, as pyarrow and Hugging Face `datasets` make them. */
+const listType = (leaf: Leaf, depth: number): DataType => {
+  let type = leafType(leaf);
+  for (let d = 0; d < depth; d++) type = new List(new Field('item', type, true));
+  return type;
+};
+
+const validity = (present: ReadonlyArray<boolean>): { nullCount: number; nullBitmap?: Uint8Array } => {
+  const nullCount = present.filter((p) => !p).length;
+  if (nullCount === 0) return { nullCount };
+  const nullBitmap = new Uint8Array((present.length + 7) >> 3);
+  present.forEach((p, i) => {
+    if (p) nullBitmap[i >> 3]! |= 1 << (i & 7);
+  });
+  return { nullCount, nullBitmap };
+};
+
+/**
+ * Nested number lists (`depth` levels) as Arrow list data over one flat typed array: a tensor's
+ * rows end up back to back in row-major order, so that readers map them to an n-dimensional array
+ * without copying. Only the outermost level may hold nulls.
+ */
+const nestedNumbers = (leaf: Leaf, depth: number, rows: ReadonlyArray<Nested | null>): Data => {
+  // Offsets level by level, outermost first; `level` holds the lists of the current depth.
+  const offsetsByLevel: Int32Array[] = [];
+  let level: ReadonlyArray<Nested | null> = rows;
+  for (let d = 0; d < depth - 1; d++) {
+    const offsets = new Int32Array(level.length + 1);
+    const next: Nested[] = [];
+    level.forEach((list, i) => {
+      if (list !== null) for (const child of list as ReadonlyArray<Nested>) next.push(child);
+      offsets[i + 1] = next.length;
+    });
+    offsetsByLevel.push(offsets);
+    level = next;
+  }
+  const innermost = new Int32Array(level.length + 1);
+  let total = 0;
+  level.forEach((list, i) => {
+    total += list === null ? 0 : list.length;
+    innermost[i + 1] = total;
+  });
+  offsetsByLevel.push(innermost);
+  const values = leaf === 'int32' ? new Int32Array(total) : leaf === 'int64' ? new BigInt64Array(total) : new Float32Array(total);
+  level.forEach((list, i) => {
+    if (list === null) return;
+    if (values instanceof BigInt64Array) (list as ReadonlyArray<number>).forEach((v, k) => (values[innermost[i]! + k] = BigInt(v)));
+    else values.set(list as ReadonlyArray<number>, innermost[i]!);
+  });
+  let data: Data = makeData({ type: leafType(leaf) as Int32, length: total, data: values as Int32Array });
+  for (let d = depth - 1; d >= 0; d--) {
+    const offsets = offsetsByLevel[d]!;
+    const type = new List(new Field('item', data.type, true));
+    const nulls = d === 0 ? validity(rows.map((r) => r !== null)) : { nullCount: 0 };
+    data = makeData({ type, length: offsets.length - 1, valueOffsets: offsets, child: data, ...nulls });
+  }
+  return data;
+};
+
+const encoder = new TextEncoder();
+
+/** Strings as Arrow `Utf8` (one value each). */
+const utf8 = (strings: ReadonlyArray<string>): Data<Utf8> => {
+  const encoded = strings.map((s) => encoder.encode(s));
+  const valueOffsets = new Int32Array(encoded.length + 1);
+  encoded.forEach((e, i) => (valueOffsets[i + 1] = valueOffsets[i]! + e.length));
+  const data = new Uint8Array(valueOffsets[encoded.length]!);
+  encoded.forEach((e, i) => data.set(e, valueOffsets[i]!));
+  return makeData({ type: new Utf8(), length: encoded.length, valueOffsets, data });
+};
+
+/** Lists of strings (one list per step). */
+const utf8Lists = (lists: ReadonlyArray<ReadonlyArray<string>>): Data => {
+  const valueOffsets = new Int32Array(lists.length + 1);
+  lists.forEach((l, i) => (valueOffsets[i + 1] = valueOffsets[i]! + l.length));
+  return makeData({ type: new List(new Field('item', new Utf8(), true)), length: lists.length, valueOffsets, child: utf8(lists.flat()) });
+};
+
+const int32 = (values: ReadonlyArray<number>): Data => makeData({ type: new Int32(), length: values.length, data: Int32Array.from(values) });
+const int64 = (values: ReadonlyArray<number>): Data =>
+  makeData({ type: new Int64(), length: values.length, data: BigInt64Array.from(values, (v) => BigInt(v)) });
+const bool = (values: ReadonlyArray<boolean>): Data => {
+  const bits = new Uint8Array((values.length + 7) >> 3);
+  values.forEach((v, i) => {
+    if (v) bits[i >> 3]! |= 1 << (i & 7);
+  });
+  return makeData({ type: new Bool(), length: values.length, data: bits });
+};
+
+const scalar = (name: string, type: DataType, build: StepColumn['build']): StepColumn => ({ name, type, nullable: false, build });
+
+/** A step's tensors of one kind: the matrix, or (`chunked`) the list of matrices. */
+const tensorsOf = (batch: PaddedBatch, chunked: boolean, side: 'queries' | 'passages', part: keyof PaddedTensor): Nested => {
+  const { padded } = batch;
+  if ((padded.kind === 'chunked') !== chunked) {
+    throw new InvariantError(`step ${batch.globalStep} is ${padded.kind}, but the table was made for ${chunked ? 'chunked' : 'whole'} tensors (sub_batch_size)`);
+  }
+  return padded.kind === 'whole' ? padded[side][part] : padded[side].map((t) => t[part]);
+};
+
+const tensorColumn = (name: string, chunked: boolean, side: 'queries' | 'passages', part: keyof PaddedTensor): StepColumn => {
+  const depth = chunked ? 3 : 2;
+  return { name, type: listType('int32', depth), nullable: false, build: (bs) => nestedNumbers('int32', depth, bs.map((b) => tensorsOf(b, chunked, side, part))) };
+};
+
+/**
+ * The columns, in order. To add a field (say a per-query `false_negative_mask`), add one entry
+ * here: its name (dump's JSON key), its Arrow type, whether it may be null, and how to build it
+ * from the steps (`nestedNumbers` for number matrices; use an integer leaf such as int32, not
+ * `Bool`, where readers should map it to numpy without copying, since Arrow packs booleans into
+ * bits). Make it conditional like the texts if it is optional. The Python reader
+ * (python/llm_retriever_data) converts columns by their Arrow type, not by name, so a new column
+ * of a type it knows needs no change there; bump {@link STEP_TABLE_VERSION} only when a reader of
+ * the old version would misread the new table (removing or retyping a column), not for additions.
+ */
+const stepColumns = (options: StepTableOptions): ReadonlyArray<StepColumn> => {
+  const chunked = validateStepTableOptions(options).chunked;
+  return [
+    scalar('epoch', new Int32(), (bs) => int32(bs.map((b) => b.epoch))),
+    scalar('example_indices', listType('int64', 1), (bs) => nestedNumbers('int64', 1, bs.map((b) => b.indices.map((i) => b.task.offset + i)))),
+    ...(options.withText === true
+      ? [
+          scalar('queries_text', new List(new Field('item', new Utf8(), true)), (bs) => utf8Lists(bs.map((b) => b.queries))),
+          scalar('passages_text', new List(new Field('item', new Utf8(), true)), (bs) => utf8Lists(bs.map((b) => b.passages))),
+        ]
+      : []),
+    { name: 'teacher_scores', type: listType('float32', 1), nullable: true, build: (bs) => nestedNumbers('float32', 1, bs.map((b) => b.teacherScores)) },
+    scalar('no_in_batch_neg', new Bool(), (bs) => bool(bs.map((b) => b.noInBatchNeg))),
+    tensorColumn('q_ids', chunked, 'queries', 'inputIds'),
+    tensorColumn('q_mask', chunked, 'queries', 'attentionMask'),
+    tensorColumn('p_ids', chunked, 'passages', 'inputIds'),
+    tensorColumn('p_mask', chunked, 'passages', 'attentionMask'),
+    scalar('step', new Int32(), (bs) => int32(bs.map((b) => b.step))),
+    scalar('global_step', new Int64(), (bs) => int64(bs.map((b) => b.globalStep))),
+    scalar('rank', new Int32(), (bs) => int32(bs.map((b) => b.rank))),
+    scalar('world_size', new Int32(), (bs) => int32(bs.map((b) => b.worldSize))),
+    scalar('resume', new Utf8(), (bs) => utf8(bs.map((b) => JSON.stringify(b.resume)))),
+  ];
+};
+
+/** @internal */
+export const validateStepTableOptions = (options: StepTableOptions): { chunked: boolean; withText: boolean } => {
+  const sub = options.subBatchSize ?? null;
+  if (sub !== null && !Number.isSafeInteger(sub)) throw new ConfigError('sub_batch_size', `must be an integer, got ${sub}`);
+  // As pad: sub_batch_size ≤ 0 means no sub-batches.
+  return { chunked: sub !== null && sub > 0, withText: options.withText === true };
+};
+
+/**
+ * The Arrow schema of a run's steps: one row per step.
+ *
+ * **Details**: columns, in order: `epoch` int32; `example_indices` list<int64>; with `withText`,
+ * `queries_text` and `passages_text` list<utf8>; `teacher_scores` list<float32> or null;
+ * `no_in_batch_neg` bool; `q_ids`, `q_mask`, `p_ids`, `p_mask` as list<list<int32>> (rows of the
+ * padded matrix), or with `subBatchSize` list<list<list<int32>>> (one matrix per sub-batch);
+ * `step` int32 (within the epoch); `global_step` int64; `rank`, `world_size` int32; `resume` utf8
+ * (the resume state after this step, as JSON: pass it back as `--resume_from` to continue after it).
+ * The metadata key `llm_retriever_data` holds `{"version":1,"tensors":"whole"|"chunked","with_text":…}`.
+ *
+ * **Gotchas**: every row of a matrix has the same length (padding), so a tensor's values are its
+ * row-major data, back to back: readers reshape them to (rows, columns) without copying. Teacher
+ * scores are float32 (what the trainer makes of them), so they equal dump's JSON numbers after
+ * rounding to float32.
+ *
+ * @example
+ * stepSchema({ subBatchSize: null, withText: false }).fields.map((f) => f.name);
+ * // ['epoch', 'example_indices', 'teacher_scores', 'no_in_batch_neg', 'q_ids', …, 'resume']
+ *
+ * @category sinks
+ */
+export const stepSchema = (options: StepTableOptions): Schema => {
+  const { chunked, withText } = validateStepTableOptions(options);
+  const metadata = new Map([[STEP_TABLE_METADATA_KEY, JSON.stringify({ version: STEP_TABLE_VERSION, tensors: chunked ? 'chunked' : 'whole', with_text: withText })]]);
+  return new Schema(
+    stepColumns(options).map((c) => new Field(c.name, c.type, c.nullable)),
+    metadata,
+  );
+};
+
+/**
+ * Steps as one record batch of the {@link stepSchema} (one row per step, in order).
+ *
+ * @example
+ * stepRecordBatch([batch], { subBatchSize: null }).numRows; // 1
+ *
+ * @category sinks
+ */
+export const stepRecordBatch = (batches: ReadonlyArray<PaddedBatch>, options: StepTableOptions, schema: Schema = stepSchema(options)): RecordBatch => {
+  const children = stepColumns(options).map((c) => c.build(batches));
+  const data = makeData({ type: new Struct(schema.fields), length: batches.length, nullCount: 0, children });
+  return new RecordBatch(schema, data);
+};
