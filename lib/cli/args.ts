@@ -51,6 +51,8 @@ export const ARGUMENTS = {
   workers: { kind: 'int', help: 'worker threads for texts and tokens (default 0: all in the main thread; output is the same)' },
   tokenizer_backend: { kind: 'text', help: "'js' (default: transformers.js) or 'native' (HF's Rust tokenizers, optional package @anush008/tokenizers); same output" },
   json: { kind: 'bool', help: 'plan: print JSON instead of text' },
+  format: { kind: 'text', help: "dump: 'json' (default: one JSON object per line) or 'arrow' (an Arrow IPC stream, one record batch per step)" },
+  with_text: { kind: 'bool', help: 'dump --format arrow: include queries_text and passages_text (JSON lines always have them)' },
 } as const satisfies Record<string, Spec>;
 
 export type ArgumentName = keyof typeof ARGUMENTS;

@@ -4,12 +4,13 @@
  * @module
  */
 import type { Writable } from 'node:stream';
-import { take } from 'ix/asynciterable/operators';
+import { take, tap } from 'ix/asynciterable/operators';
 import { ConfigError, RecordError, TokenizerError } from '../core/errors.js';
 import type { PaddedBatch, PaddedTensor, ResumeState } from '../core/model.js';
 import { readResumeState, ResumeError, writeResumeState } from '../core/resume.js';
 import { formatPlanReport, planReport } from '../plan/planReport.js';
 import { flagEmbeddingBatches, type FlagEmbeddingOptions } from '../pipelines/flagEmbeddingIcl.js';
+import { toArrowStream } from '../sinks/toArrowStream.js';
 import { defaultTokenizerDir, loadTokenizer } from '../tokenizers/transformers.js';
 import { parseArguments, usage, type ParsedArguments } from './args.js';
 
@@ -123,7 +124,7 @@ export const toDumpRecord = (batch: PaddedBatch) => {
   };
 };
 
-const write = (out: Writable, text: string): Promise<void> =>
+const write = (out: Writable, text: string | Uint8Array): Promise<void> =>
   new Promise((resolve, reject) => {
     if (out.write(text)) resolve();
     else {
@@ -149,10 +150,14 @@ const dump = async (args: ParsedArguments, out: Writable, env: Environment): Pro
   const options = optionsFromArguments(args, tokenizer, env);
   // Without --steps: to the end of the epoch the run is in.
   const batches = flagEmbeddingBatches({ ...options, resumeFrom, ...(args.steps === undefined ? { epochs: (resumeFrom?.epoch ?? 0) + 1 } : {}) });
+  const format = args.format ?? 'json';
+  if (format !== 'json' && format !== 'arrow') throw new ConfigError('format', `must be json or arrow, got ${JSON.stringify(format)}`);
   let last: ResumeState | null = resumeFrom;
-  for await (const batch of args.steps === undefined ? batches : batches.pipe(take(args.steps))) {
-    await write(out, `${JSON.stringify(toDumpRecord(batch))}\n`);
-    last = batch.resume;
+  const steps = (args.steps === undefined ? batches : batches.pipe(take(args.steps))).pipe(tap((batch) => void (last = batch.resume)));
+  if (format === 'arrow') {
+    for await (const bytes of steps.pipe(toArrowStream({ subBatchSize: options.subBatchSize ?? null, withText: args.with_text ?? false }))) await write(out, bytes);
+  } else {
+    for await (const batch of steps) await write(out, `${JSON.stringify(toDumpRecord(batch))}\n`);
   }
   if (args.state_out !== undefined) {
     if (last === null) throw new ConfigError('state_out', 'no step was printed, so there is no state to save (give --steps ≥ 1)');
