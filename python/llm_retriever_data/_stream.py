@@ -1,0 +1,119 @@
+"""Steps of an Arrow stream (or exported shard) as dicts of numpy arrays, without copying the tensors.
+
+The table is the one `dump --format arrow` writes (lib/sinks/stepTable.ts): one row per step, one
+column per field of dump's JSON with the same nesting. Columns are converted by their Arrow type,
+not by name, so that a column added later (a mask, a flag) comes through without a change here:
+
+- a list of lists of numbers (a padded matrix: every row has the same length) -> a 2-D array that
+  is a view of the Arrow buffer (no copy); a list of those (sub-batches) -> a list of 2-D arrays;
+- a list of numbers -> a 1-D array (a view, except booleans, which Arrow packs into bits);
+- a list of strings -> a list of str; a null -> None; a scalar -> its Python value;
+- the `resume` column (JSON text) -> a dict: the state to continue after this step.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Iterator, Optional
+
+import numpy as np
+import pyarrow as pa
+
+#: The versions of the table this reader knows (the schema metadata's "version").
+KNOWN_VERSIONS = (1,)
+METADATA_KEY = b"llm_retriever_data"
+
+
+class StreamFormatError(ValueError):
+    """The bytes are not a step table this reader understands (wrong version, a ragged matrix)."""
+
+
+def table_description(schema: pa.Schema) -> Dict[str, Any]:
+    """The schema's description (version, tensor layout, texts), checked to be a version this reader knows."""
+    raw = (schema.metadata or {}).get(METADATA_KEY)
+    if raw is None:
+        raise StreamFormatError("not an llm-retriever-data step table: its schema has no 'llm_retriever_data' metadata")
+    description = json.loads(raw)
+    if description.get("version") not in KNOWN_VERSIONS:
+        raise StreamFormatError(
+            f"step table version {description.get('version')!r} is not one this package reads ({KNOWN_VERSIONS}); "
+            "use the Python package from the same checkout as the command")
+    return description
+
+
+def _list_depth(type_: pa.DataType) -> "tuple[int, pa.DataType]":
+    depth = 0
+    while pa.types.is_list(type_) or pa.types.is_large_list(type_) or pa.types.is_fixed_size_list(type_):
+        depth += 1
+        type_ = type_.value_type
+    return depth, type_
+
+
+def _is_number(type_: pa.DataType) -> bool:
+    return pa.types.is_integer(type_) or pa.types.is_floating(type_)
+
+
+def _vector(values: pa.Array) -> np.ndarray:
+    if pa.types.is_boolean(values.type):
+        return values.to_numpy(zero_copy_only=False)
+    return values.to_numpy(zero_copy_only=True)
+
+
+def _matrix(rows: pa.Array) -> np.ndarray:
+    """A list array of equal-length rows as one 2-D array over the same memory."""
+    n = len(rows)
+    values = rows.flatten()
+    width = len(values) // n if n else 0
+    offsets = rows.offsets.to_numpy()
+    if n * width != len(values) or not np.array_equal(np.diff(offsets), np.full(n, width, dtype=offsets.dtype)):
+        raise StreamFormatError("a tensor's rows have different lengths: it is not a padded matrix")
+    return _vector(values).reshape(n, width)
+
+
+def _valid(column: pa.Array, i: int) -> bool:
+    return column.null_count == 0 or column[i].is_valid
+
+
+def steps_of(batch: pa.RecordBatch) -> Iterator[Dict[str, Any]]:
+    """The steps of one record batch (one row each; the stream has one row per batch), as dicts."""
+    kinds = [_list_depth(field.type) for field in batch.schema]
+    names = batch.schema.names
+    for i in range(batch.num_rows):
+        step: Dict[str, Any] = {}
+        for name, column, (depth, leaf) in zip(names, batch.columns, kinds):
+            if not _valid(column, i):
+                step[name] = None
+            elif depth == 0:
+                step[name] = column[i].as_py()
+            else:
+                value = column.slice(i, 1).flatten()
+                if not (_is_number(leaf) or pa.types.is_boolean(leaf)):
+                    step[name] = value.to_pylist()
+                elif depth == 1:
+                    step[name] = _vector(value)
+                elif depth == 2:
+                    step[name] = _matrix(value)
+                elif depth == 3:
+                    step[name] = [_matrix(value.slice(c, 1).flatten()) for c in range(len(value))]
+                else:
+                    step[name] = value.to_pylist()
+        if isinstance(step.get("resume"), str):
+            step["resume"] = json.loads(step["resume"])
+        yield step
+
+
+def read_steps(source: Any) -> Iterator[Dict[str, Any]]:
+    """Every step of an Arrow stream: a file path, a binary file object, or bytes.
+
+    Example::
+
+        for step in read_steps("steps.arrow"):   # written by `dump --format arrow > steps.arrow`
+            step["q_ids"].shape                  # (queries, padded length), int32, no copy
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = pa.BufferReader(source)
+    elif isinstance(source, str):
+        source = pa.memory_map(source)
+    reader = pa.ipc.open_stream(source)
+    table_description(reader.schema)
+    for batch in reader:
+        yield from steps_of(batch)
