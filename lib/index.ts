@@ -22,6 +22,42 @@ export {
   writeResumeState,
 } from './core/resume.js';
 
+export {
+  arrowSchemaOf,
+  arrowTypeOf,
+  describeFeature,
+  featuresFromJson,
+  featuresFromYaml,
+  featuresOfArrowSchema,
+  featuresToJson,
+  listOf,
+  sameFeature,
+  structOf,
+  value,
+  type Feature,
+  type Features,
+  type ValueDtype,
+} from './arrow/features.js';
+export { recordBatchOf, rowsOf, valueAt, type Row } from './arrow/values.js';
+export { indexIpcStream, readIpcBatches, type IpcBatchSpan, type IpcStreamIndex } from './arrow/ipcStream.js';
+export { openSavedDataset, readSavedRows, type SavedDataset } from './arrow/savedDataset.js';
+export {
+  DEFAULT_BATCH_ROWS,
+  createShardWriter,
+  estimateRowBytes,
+  parseFileSize,
+  saveToDisk,
+  shardBounds,
+  shardFileName,
+  writeDatasetState,
+  type SaveToDiskOptions,
+  type SavedFolder,
+  type ShardSummary,
+  type ShardWriter,
+  type ShardWriterOptions,
+} from './arrow/saveToDisk.js';
+export { atomicWriteFile, openAtomic, type AtomicFile } from './arrow/atomicFile.js';
+
 export { fromJsonl } from './sources/jsonl.js';
 export { fromTaskFiles, listTaskFiles, type SourcedExample, type TaskFileRef, type TaskFilesOptions } from './sources/taskFiles.js';
 export { indexTaskFiles, type IndexTaskFilesOptions } from './sources/indexTaskFiles.js';
