@@ -5,21 +5,8 @@
  *
  * @module
  */
-import {
-  Bool,
-  Data,
-  Field,
-  Float32,
-  Int32,
-  Int64,
-  List,
-  makeData,
-  RecordBatch,
-  Schema,
-  Struct,
-  Utf8,
-  type DataType,
-} from 'apache-arrow';
+import { Bool, Data, Field, Float32, Int32, Int64, List, makeData, RecordBatch, Schema, Struct, Utf8 } from 'apache-arrow';
+import { arrowSchemaOf, listOf, value, type Feature, type Features } from '../arrow/features.js';
 import { ConfigError, InvariantError } from '../core/errors.js';
 import type { PaddedBatch, PaddedTensor } from '../core/model.js';
 
@@ -48,23 +35,22 @@ type Leaf = 'int32' | 'int64' | 'float32';
 type Nested = ReadonlyArray<number> | ReadonlyArray<Nested>;
 
 /**
- * One column: its name (a field of dump's JSON where there is one), its Arrow type, and how its
- * values are built from several steps at once (one row each).
+ * One column: its name (a field of dump's JSON where there is one), its Hugging Face feature (which
+ * gives its Arrow type), and how its values are built from several steps at once (one row each).
  */
 interface StepColumn {
   readonly name: string;
-  readonly type: DataType;
-  readonly nullable: boolean;
+  readonly feature: Feature;
   readonly build: (batches: ReadonlyArray<PaddedBatch>) => Data;
 }
 
-const leafType = (leaf: Leaf): DataType => (leaf === 'int32' ? new Int32() : leaf === 'int64' ? new Int64() : new Float32());
+const leafType = (leaf: Leaf) => (leaf === 'int32' ? new Int32() : leaf === 'int64' ? new Int64() : new Float32());
 
-/** `depth` levels of lists around `leaf`; child fields are nullable, as pyarrow and Hugging Face `datasets` make them. */
-const listType = (leaf: Leaf, depth: number): DataType => {
-  let type = leafType(leaf);
-  for (let d = 0; d < depth; d++) type = new List(new Field('item', type, true));
-  return type;
+/** `depth` levels of lists around `leaf`. */
+const listFeature = (leaf: Leaf, depth: number): Feature => {
+  let feature = value(leaf);
+  for (let d = 0; d < depth; d++) feature = listOf(feature);
+  return feature;
 };
 
 const validity = (present: ReadonlyArray<boolean>): { nullCount: number; nullBitmap?: Uint8Array } => {
@@ -149,7 +135,7 @@ const bool = (values: ReadonlyArray<boolean>): Data => {
   return makeData({ type: new Bool(), length: values.length, data: bits });
 };
 
-const scalar = (name: string, type: DataType, build: StepColumn['build']): StepColumn => ({ name, type, nullable: false, build });
+const column = (name: string, feature: Feature, build: StepColumn['build']): StepColumn => ({ name, feature, build });
 
 /** A step's tensors of one kind: the matrix, or (`chunked`) the list of matrices. */
 const tensorsOf = (batch: PaddedBatch, chunked: boolean, side: 'queries' | 'passages', part: keyof PaddedTensor): Nested => {
@@ -162,13 +148,13 @@ const tensorsOf = (batch: PaddedBatch, chunked: boolean, side: 'queries' | 'pass
 
 const tensorColumn = (name: string, chunked: boolean, side: 'queries' | 'passages', part: keyof PaddedTensor): StepColumn => {
   const depth = chunked ? 3 : 2;
-  return { name, type: listType('int32', depth), nullable: false, build: (bs) => nestedNumbers('int32', depth, bs.map((b) => tensorsOf(b, chunked, side, part))) };
+  return column(name, listFeature('int32', depth), (bs) => nestedNumbers('int32', depth, bs.map((b) => tensorsOf(b, chunked, side, part))));
 };
 
 /**
  * The columns, in order. To add a field (say a per-query `false_negative_mask`), add one entry
- * here: its name (dump's JSON key), its Arrow type, whether it may be null, and how to build it
- * from the steps (`nestedNumbers` for number matrices; use an integer leaf such as int32, not
+ * here: its name (dump's JSON key), its feature (every column may hold nulls, as in `datasets`),
+ * and how to build it from the steps (`nestedNumbers` for number matrices; use an integer leaf such as int32, not
  * `Bool`, where readers should map it to numpy without copying, since Arrow packs booleans into
  * bits). Make it conditional like the texts if it is optional. The Python reader
  * (python/llm_retriever_data) converts columns by their Arrow type, not by name, so a new column
@@ -178,25 +164,25 @@ const tensorColumn = (name: string, chunked: boolean, side: 'queries' | 'passage
 const stepColumns = (options: StepTableOptions): ReadonlyArray<StepColumn> => {
   const chunked = validateStepTableOptions(options).chunked;
   return [
-    scalar('epoch', new Int32(), (bs) => int32(bs.map((b) => b.epoch))),
-    scalar('example_indices', listType('int64', 1), (bs) => nestedNumbers('int64', 1, bs.map((b) => b.indices.map((i) => b.task.offset + i)))),
+    column('epoch', value('int32'), (bs) => int32(bs.map((b) => b.epoch))),
+    column('example_indices', listFeature('int64', 1), (bs) => nestedNumbers('int64', 1, bs.map((b) => b.indices.map((i) => b.task.offset + i)))),
     ...(options.withText === true
       ? [
-          scalar('queries_text', new List(new Field('item', new Utf8(), true)), (bs) => utf8Lists(bs.map((b) => b.queries))),
-          scalar('passages_text', new List(new Field('item', new Utf8(), true)), (bs) => utf8Lists(bs.map((b) => b.passages))),
+          column('queries_text', listOf(value('string')), (bs) => utf8Lists(bs.map((b) => b.queries))),
+          column('passages_text', listOf(value('string')), (bs) => utf8Lists(bs.map((b) => b.passages))),
         ]
       : []),
-    { name: 'teacher_scores', type: listType('float32', 1), nullable: true, build: (bs) => nestedNumbers('float32', 1, bs.map((b) => b.teacherScores)) },
-    scalar('no_in_batch_neg', new Bool(), (bs) => bool(bs.map((b) => b.noInBatchNeg))),
+    column('teacher_scores', listFeature('float32', 1), (bs) => nestedNumbers('float32', 1, bs.map((b) => b.teacherScores))),
+    column('no_in_batch_neg', value('bool'), (bs) => bool(bs.map((b) => b.noInBatchNeg))),
     tensorColumn('q_ids', chunked, 'queries', 'inputIds'),
     tensorColumn('q_mask', chunked, 'queries', 'attentionMask'),
     tensorColumn('p_ids', chunked, 'passages', 'inputIds'),
     tensorColumn('p_mask', chunked, 'passages', 'attentionMask'),
-    scalar('step', new Int32(), (bs) => int32(bs.map((b) => b.step))),
-    scalar('global_step', new Int64(), (bs) => int64(bs.map((b) => b.globalStep))),
-    scalar('rank', new Int32(), (bs) => int32(bs.map((b) => b.rank))),
-    scalar('world_size', new Int32(), (bs) => int32(bs.map((b) => b.worldSize))),
-    scalar('resume', new Utf8(), (bs) => utf8(bs.map((b) => JSON.stringify(b.resume)))),
+    column('step', value('int32'), (bs) => int32(bs.map((b) => b.step))),
+    column('global_step', value('int64'), (bs) => int64(bs.map((b) => b.globalStep))),
+    column('rank', value('int32'), (bs) => int32(bs.map((b) => b.rank))),
+    column('world_size', value('int32'), (bs) => int32(bs.map((b) => b.worldSize))),
+    column('resume', value('string'), (bs) => utf8(bs.map((b) => JSON.stringify(b.resume)))),
   ];
 };
 
@@ -217,7 +203,9 @@ export const validateStepTableOptions = (options: StepTableOptions): { chunked: 
  * padded matrix), or with `subBatchSize` list<list<list<int32>>> (one matrix per sub-batch);
  * `step` int32 (within the epoch); `global_step` int64; `rank`, `world_size` int32; `resume` utf8
  * (the resume state after this step, as JSON: pass it back as `--resume_from` to continue after it).
- * The metadata key `llm_retriever_data` holds `{"version":1,"tensors":"whole"|"chunked","with_text":…}`.
+ * Every column may hold nulls (only `teacher_scores` does), as in `datasets`' schemas. The metadata
+ * key `llm_retriever_data` holds `{"version":1,"tensors":"whole"|"chunked","with_text":…}`, and
+ * `huggingface` the features ({@link stepFeatures}), so `datasets` reads a saved stream as it is.
  *
  * **Gotchas**: every row of a matrix has the same length (padding), so a tensor's values are its
  * row-major data, back to back: readers reshape them to (rows, columns) without copying. Teacher
@@ -231,12 +219,26 @@ export const validateStepTableOptions = (options: StepTableOptions): { chunked: 
  * @category sinks
  */
 export const stepSchema = (options: StepTableOptions): Schema => {
+  const schema = arrowSchemaOf(stepFeatures(options));
+  return new Schema(schema.fields, new Map([...stepTableMetadata(options), ...schema.metadata]));
+};
+
+/**
+ * The Hugging Face features of the step table (the `huggingface` metadata of {@link stepSchema},
+ * and `dataset_info.json`'s features in an export).
+ *
+ * @category sinks
+ */
+export const stepFeatures = (options: StepTableOptions): Features => stepColumns(options).map(({ name, feature }) => ({ name, feature }));
+
+/**
+ * The step table's own schema metadata: `llm_retriever_data` → its version, tensor layout and texts.
+ *
+ * @category sinks
+ */
+export const stepTableMetadata = (options: StepTableOptions): ReadonlyMap<string, string> => {
   const { chunked, withText } = validateStepTableOptions(options);
-  const metadata = new Map([[STEP_TABLE_METADATA_KEY, JSON.stringify({ version: STEP_TABLE_VERSION, tensors: chunked ? 'chunked' : 'whole', with_text: withText })]]);
-  return new Schema(
-    stepColumns(options).map((c) => new Field(c.name, c.type, c.nullable)),
-    metadata,
-  );
+  return new Map([[STEP_TABLE_METADATA_KEY, JSON.stringify({ version: STEP_TABLE_VERSION, tensors: chunked ? 'chunked' : 'whole', with_text: withText })]]);
 };
 
 /**

@@ -1,6 +1,6 @@
 import type { PaddedBatch } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';
-import { IPC_END_OF_STREAM, ipcRecordBatchMessage, ipcSchemaMessage } from './arrowIpc.js';
+import { IPC_END_OF_STREAM, ipcRecordBatchMessage, ipcSchemaMessage } from '../arrow/ipcMessages.js';
 import { stepRecordBatch, stepSchema, validateStepTableOptions, type StepTableOptions } from './stepTable.js';
 
 /**

@@ -13,7 +13,7 @@ import { toDumpRecord } from '../../lib/cli/main.js';
 import type { PaddedBatch } from '../../lib/core/model.js';
 import { operator } from '../../lib/core/operator.js';
 import { flagEmbeddingBatches } from '../../lib/pipelines/flagEmbeddingIcl.js';
-import { IPC_END_OF_STREAM } from '../../lib/sinks/arrowIpc.js';
+import { IPC_END_OF_STREAM } from '../../lib/arrow/ipcMessages.js';
 import { STEP_TABLE_METADATA_KEY, stepSchema } from '../../lib/sinks/stepTable.js';
 import { toArrowStream } from '../../lib/sinks/toArrowStream.js';
 import { fixtureTokenizer } from '../../lib/tokenizers/fixture.js';

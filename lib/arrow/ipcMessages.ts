@@ -1,8 +1,9 @@
 /**
  * Arrow IPC stream framing: the bytes of a stream's schema message, of one record batch message,
- * and of the end-of-stream marker, so that a stream can be written step by step with backpressure
- * (apache-arrow's writer queues everything in memory until its reader drains it) and cut into
- * files at step boundaries.
+ * and of the end-of-stream marker. Why: apache-arrow's stream writer queues everything written
+ * until it is read, with no backpressure; encoding batch by batch lets each be written (and
+ * awaited) before the next is built. A batch message does not depend on where it sits in the
+ * stream, so a stream assembled from these is byte for byte what one writer would produce.
  *
  * @module
  */
