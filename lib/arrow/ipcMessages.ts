@@ -1,13 +1,15 @@
 /**
- * Arrow IPC stream framing: the bytes of a stream's schema message, of one record batch message,
- * and of the end-of-stream marker. Why: apache-arrow's stream writer queues everything written
- * until it is read, with no backpressure; encoding batch by batch lets each be written (and
- * awaited) before the next is built. A batch message does not depend on where it sits in the
- * stream, so a stream assembled from these is byte for byte what one writer would produce.
+ * Arrow IPC stream framing: the bytes of a stream's schema message, of each record batch message,
+ * and of the end-of-stream marker. Why not apache-arrow's stream writer as it is: it queues
+ * everything written until its reader drains it, with no backpressure; encoding batch by batch
+ * lets each be written (and awaited) before the next is built, and a stream be cut into files at
+ * batch boundaries. A batch message does not depend on where it sits in the stream, so a stream
+ * assembled from these is byte for byte what one writer would produce.
  *
  * @module
  */
-import { RecordBatchStreamWriter, type RecordBatch, type Schema, Table } from 'apache-arrow';
+import { RecordBatchStreamWriter, type RecordBatch, type Schema } from 'apache-arrow';
+import { compareSchemas } from 'apache-arrow/visitor/typecomparator';
 import { InvariantError } from '../core/errors.js';
 
 /**
@@ -16,36 +18,75 @@ import { InvariantError } from '../core/errors.js';
  */
 export const IPC_END_OF_STREAM: Uint8Array = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0);
 
-/** Length of the first message of an IPC stream (the schema: continuation, length, metadata; no body). */
-const firstMessageLength = (bytes: Uint8Array): number => {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes.byteLength < 8 || view.getInt32(0, true) !== -1) throw new InvariantError('apache-arrow wrote a stream that does not start with an encapsulated message');
-  return 8 + view.getInt32(4, true);
-};
+/**
+ * apache-arrow's own stream writer, with what it writes handed over per message instead of queued:
+ * the encoding (flatbuffer metadata, buffer layout, padding) stays the library's. One writer per
+ * stream, so the schema is encoded once (re-encoding it per batch cost more than the batch itself).
+ */
+class MessageWriter extends RecordBatchStreamWriter {
+  private chunks: Uint8Array[] = [];
+  private size = 0;
+
+  protected override _write(chunk: ArrayBufferView): this {
+    if (this._started && chunk.byteLength > 0) {
+      this.chunks.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      this.size += chunk.byteLength;
+      this._position += chunk.byteLength;
+    }
+    return this;
+  }
+
+  /** Everything written since the last call, as one array: one write of a message instead of dozens of small ones. */
+  take(): Uint8Array {
+    const out = new Uint8Array(this.size);
+    let at = 0;
+    for (const chunk of this.chunks) {
+      out.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    this.chunks = [];
+    this.size = 0;
+    return out;
+  }
+}
+
+const columns = (of: { readonly schema: Schema }): string => of.schema.fields.map(String).join(', ');
 
 /**
- * The schema message that starts an Arrow IPC stream.
- *
- * @example
- * out.write(ipcSchemaMessage(schema)); // then ipcRecordBatchMessage(batch) per batch, then IPC_END_OF_STREAM
+ * Encodes one stream's messages: {@link IpcStreamEncoder.schema} first, then one
+ * {@link IpcStreamEncoder.batch} per record batch, then {@link IPC_END_OF_STREAM}.
  *
  * @category sinks
  */
-export const ipcSchemaMessage = (schema: Schema): Uint8Array => {
-  const stream = RecordBatchStreamWriter.writeAll(new Table(schema)).toUint8Array(true);
-  return stream.slice(0, firstMessageLength(stream));
-};
+export interface IpcStreamEncoder {
+  /** The schema message, the first bytes of the stream. */
+  readonly schema: Uint8Array;
+  /** One record batch's message (metadata and body); the batch must have the encoder's schema. */
+  batch(batch: RecordBatch): Uint8Array;
+}
 
 /**
- * One record batch as its IPC message (metadata and body), to follow the schema message of its
- * schema. Written by apache-arrow's own writer, then cut out of the one-batch stream it makes.
+ * An encoder for a stream of `schema`'s record batches.
  *
  * @example
- * out.write(ipcRecordBatchMessage(stepRecordBatch([batch], options)));
+ * const encoder = ipcStreamEncoder(schema);
+ * await write(out, encoder.schema);
+ * for (const batch of batches) await write(out, encoder.batch(batch));
+ * await write(out, IPC_END_OF_STREAM);
  *
  * @category sinks
  */
-export const ipcRecordBatchMessage = (batch: RecordBatch): Uint8Array => {
-  const stream = RecordBatchStreamWriter.writeAll([batch]).toUint8Array(true);
-  return stream.subarray(firstMessageLength(stream), stream.byteLength - IPC_END_OF_STREAM.byteLength);
+export const ipcStreamEncoder = (schema: Schema): IpcStreamEncoder => {
+  const writer = new MessageWriter();
+  writer.reset(undefined, schema);
+  const schemaBytes = writer.take();
+  return {
+    schema: schemaBytes,
+    batch(batch) {
+      // apache-arrow's writer closes the stream, silently, on a batch of another schema.
+      if (!compareSchemas(schema, batch.schema)) throw new InvariantError(`a record batch of (${columns(batch)}) in a stream of (${columns({ schema })})`);
+      writer.write(batch);
+      return writer.take();
+    },
+  };
 };

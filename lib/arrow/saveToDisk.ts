@@ -12,7 +12,7 @@ import { Schema, type RecordBatch } from 'apache-arrow';
 import { ConfigError, InvariantError } from '../core/errors.js';
 import { atomicWriteFile, openAtomic, type AtomicFile } from './atomicFile.js';
 import { arrowSchemaOf, featuresToJson, type Feature, type Features } from './features.js';
-import { IPC_END_OF_STREAM, ipcRecordBatchMessage, ipcSchemaMessage } from './ipcMessages.js';
+import { IPC_END_OF_STREAM, ipcStreamEncoder } from './ipcMessages.js';
 import { recordBatchOf, type Row } from './values.js';
 
 /** `datasets.config.DEFAULT_MAX_BATCH_SIZE`: rows per record batch in a shard. */
@@ -87,6 +87,7 @@ export const createShardWriter = async (path: string, features: Features, option
   const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
   if (!Number.isSafeInteger(batchRows) || batchRows < 1) throw new ConfigError('batch_rows', `must be a positive integer, got ${batchRows}`);
   const schema = schemaWithMetadata(features, options.metadata);
+  const encoder = ipcStreamEncoder(schema);
   const columns = columnsOf(schema);
   const file: AtomicFile = await openAtomic(path);
   const hash = createHash('sha256');
@@ -101,11 +102,11 @@ export const createShardWriter = async (path: string, features: Features, option
   };
   const flush = async () => {
     if (!schemaWritten) {
-      await put(ipcSchemaMessage(schema));
+      await put(encoder.schema);
       schemaWritten = true;
     }
     if (pending.length === 0) return;
-    await put(ipcRecordBatchMessage(recordBatchOf(features, pending)));
+    await put(encoder.batch(recordBatchOf(features, pending)));
     rows += pending.length;
     pending = [];
   };
@@ -126,7 +127,7 @@ export const createShardWriter = async (path: string, features: Features, option
         await flush();
         for (const batch of batches) {
           if (columnsOf(batch.schema) !== columns) throw new InvariantError(`${path}: a record batch with columns (${columnsOf(batch.schema)}), not the features' (${columns})`);
-          await put(ipcRecordBatchMessage(batch));
+          await put(encoder.batch(batch));
           rows += batch.numRows;
         }
       } catch (e) {

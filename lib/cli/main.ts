@@ -128,8 +128,11 @@ const write = (out: Writable, text: string | Uint8Array): Promise<void> =>
   new Promise((resolve, reject) => {
     if (out.write(text)) resolve();
     else {
-      out.once('drain', resolve);
-      out.once('error', reject);
+      // Both listeners go once either fires: thousands of waits must not pile up listeners.
+      const drained = () => (out.off('error', failed), resolve());
+      const failed = (e: unknown) => (out.off('drain', drained), reject(e));
+      out.once('drain', drained);
+      out.once('error', failed);
     }
   });
 

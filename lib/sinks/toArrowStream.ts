@@ -1,6 +1,6 @@
 import type { PaddedBatch } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';
-import { IPC_END_OF_STREAM, ipcRecordBatchMessage, ipcSchemaMessage } from '../arrow/ipcMessages.js';
+import { IPC_END_OF_STREAM, ipcStreamEncoder } from '../arrow/ipcMessages.js';
 import { stepRecordBatch, stepSchema, validateStepTableOptions, type StepTableOptions } from './stepTable.js';
 
 /**
@@ -25,10 +25,11 @@ export const toArrowStream = (options: StepTableOptions): Op<PaddedBatch, Uint8A
   validateStepTableOptions(options);
   const schema = stepSchema(options);
   return operator(async function* (batches, signal) {
-    yield ipcSchemaMessage(schema);
+    const encoder = ipcStreamEncoder(schema);
+    yield encoder.schema;
     for await (const batch of batches) {
       signal?.throwIfAborted();
-      yield ipcRecordBatchMessage(stepRecordBatch([batch], options, schema));
+      yield encoder.batch(stepRecordBatch([batch], options, schema));
     }
     yield IPC_END_OF_STREAM;
   });

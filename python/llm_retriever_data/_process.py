@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import collections
 import os
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 import shlex
 import shutil
 import subprocess
@@ -58,6 +63,22 @@ def find_command(command: Command = None) -> List[str]:
         "(npm install -g llm-retriever-data, or pass command=[...])")
 
 
+#: Linux's F_SETPIPE_SZ; Python's fcntl module names it only from 3.10 on some builds.
+_F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031) if fcntl is not None else None
+PIPE_BYTES = 1 << 20
+
+
+def _widen_pipe(pipe: Any) -> None:
+    """A step is 0.1 to 1 MB; Linux pipes hold 64 KB by default, so each step would cost many
+    wake-ups of both processes. Best effort: other systems (and a lower pipe-max-size) keep theirs."""
+    if _F_SETPIPE_SZ is None or pipe is None or not sys.platform.startswith("linux"):
+        return
+    try:
+        fcntl.fcntl(pipe.fileno(), _F_SETPIPE_SZ, PIPE_BYTES)
+    except OSError:
+        pass
+
+
 def _terminate(proc: subprocess.Popen) -> None:
     """Ends the process if it still runs (SIGTERM, then SIGKILL after 5 s) and closes its pipes."""
     try:
@@ -92,6 +113,7 @@ class DataProcess:
                                          env=env, bufsize=1 << 16)
         except OSError as e:
             raise FileNotFoundError(f"cannot start {self.argv[0]}: {e}") from e
+        _widen_pipe(self.proc.stdout)
         self._tail: "collections.deque[str]" = collections.deque(maxlen=STDERR_TAIL_LINES)
         self._stderr_thread = threading.Thread(target=self._drain_stderr, args=(echo_stderr,), daemon=True)
         self._stderr_thread.start()
