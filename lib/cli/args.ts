@@ -52,7 +52,11 @@ export const ARGUMENTS = {
   tokenizer_backend: { kind: 'text', help: "'js' (default: transformers.js) or 'native' (HF's Rust tokenizers, optional package @anush008/tokenizers); same output" },
   json: { kind: 'bool', help: 'plan: print JSON instead of text' },
   format: { kind: 'text', help: "dump: 'json' (default: one JSON object per line) or 'arrow' (an Arrow IPC stream, one record batch per step)" },
-  with_text: { kind: 'bool', help: 'dump --format arrow: include queries_text and passages_text (JSON lines always have them)' },
+  with_text: { kind: 'bool', help: 'dump --format arrow, export: include queries_text and passages_text (JSON lines always have them)' },
+  out: { kind: 'path', help: 'export: the folder (a Hugging Face DatasetDict, one split rank_<r> per rank)' },
+  epochs: { kind: 'int', help: 'export: whole epochs to export from the start (or resume) epoch (default 1, unless --steps)' },
+  steps_per_shard: { kind: 'int', help: 'export: rows (steps) per shard file (default 1000)' },
+  all_ranks: { kind: 'bool', help: 'export: every rank of --world_size (default: this rank only, from --rank or RANK)' },
 } as const satisfies Record<string, Spec>;
 
 export type ArgumentName = keyof typeof ARGUMENTS;
@@ -139,10 +143,11 @@ export const parseArguments = (argv: ReadonlyArray<string>): ParsedArguments => 
 /** The `--help` text. */
 export const usage = (): string =>
   [
-    'usage: llm-retriever-data <dump|plan> --train_data PATH [PATH ...] [options]',
+    'usage: llm-retriever-data <dump|plan|export> --train_data PATH [PATH ...] [options]',
     '',
     "  dump   print every step's batch as one JSON line (the reference oracle's fields)",
     '  plan   print the tasks, batch and group sizes, steps per epoch and every drop, from the index alone',
+    '  export write steps (--steps N or --epochs N) of this rank (or --all_ranks) to --out as a Hugging Face dataset; resumable',
     '',
     'rank and world size default to the RANK and WORLD_SIZE variables torchrun sets, then to 0 and 1.',
     '',

@@ -10,6 +10,7 @@ import type { PaddedBatch, PaddedTensor, ResumeState } from '../core/model.js';
 import { readResumeState, ResumeError, writeResumeState } from '../core/resume.js';
 import { formatPlanReport, planReport } from '../plan/planReport.js';
 import { flagEmbeddingBatches, type FlagEmbeddingOptions } from '../pipelines/flagEmbeddingIcl.js';
+import { exportSteps } from '../sinks/exportSteps.js';
 import { toArrowStream } from '../sinks/toArrowStream.js';
 import { defaultTokenizerDir, loadTokenizer } from '../tokenizers/transformers.js';
 import { parseArguments, usage, type ParsedArguments } from './args.js';
@@ -168,6 +169,35 @@ const dump = async (args: ParsedArguments, out: Writable, env: Environment): Pro
   }
 };
 
+const exportCommand = async (args: ParsedArguments, io: { readonly stdout: Writable; readonly stderr: Writable }, env: Environment): Promise<void> => {
+  if (args.out === undefined) throw new ConfigError('out', 'is required (the folder to export to)');
+  if (args.steps !== undefined && args.epochs !== undefined) throw new ConfigError('epochs', 'give --steps or --epochs, not both');
+  if (args.epochs !== undefined && args.epochs < 1) throw new ConfigError('epochs', `must be at least 1, got ${args.epochs}`);
+  const resumeFrom: ResumeState | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
+  const tokenizer = await tokenizerFromArguments(args);
+  const options = optionsFromArguments(args, tokenizer, env);
+  const worldSize = options.worldSize ?? 1;
+  let steps = args.steps;
+  if (steps === undefined) {
+    // Whole epochs from the start (or resume) epoch: the plan says how many steps an epoch has.
+    const { stepsPerEpoch } = await planReport(options.trainData, options);
+    steps = ((resumeFrom?.epoch ?? 0) + (args.epochs ?? 1)) * stepsPerEpoch - (resumeFrom?.globalStep ?? 0);
+  }
+  const summary = await exportSteps({
+    out: args.out,
+    ranks: args.all_ranks === true ? Array.from({ length: worldSize }, (_, r) => r) : [options.rank ?? 0],
+    worldSize,
+    steps,
+    ...(args.steps_per_shard === undefined ? {} : { stepsPerShard: args.steps_per_shard }),
+    resumeFrom,
+    subBatchSize: options.subBatchSize ?? null,
+    withText: args.with_text ?? false,
+    batches: (rank, from) => flagEmbeddingBatches({ ...options, rank, resumeFrom: from }),
+    onShard: (e) => void io.stderr.write(`llm-retriever-data: rank ${e.rank}: ${e.file} ${e.status} (${e.rows} steps)\n`),
+  });
+  await write(io.stdout, `${JSON.stringify(summary)}\n`);
+};
+
 const plan = async (args: ParsedArguments, out: Writable, env: Environment): Promise<void> => {
   // The plan needs no tokenizer: a placeholder that fails loudly if anything asks it for ids.
   const options = optionsFromArguments(args, undefined as unknown as FlagEmbeddingOptions['tokenizer'], env);
@@ -194,9 +224,10 @@ export const main = async (
   }
   const env = io.env ?? {};
   try {
-    if (command !== 'dump' && command !== 'plan') throw new ConfigError('command', `unknown command ${JSON.stringify(command)} (expected dump or plan)`);
+    if (command !== 'dump' && command !== 'plan' && command !== 'export') throw new ConfigError('command', `unknown command ${JSON.stringify(command)} (expected dump, plan or export)`);
     const args = parseArguments(rest);
     if (command === 'dump') await dump(args, io.stdout, env);
+    else if (command === 'export') await exportCommand(args, io, env);
     else await plan(args, io.stdout, env);
     return 0;
   } catch (e) {
