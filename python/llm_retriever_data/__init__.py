@@ -7,7 +7,7 @@ checkout: ``PYTHONPATH=python``; the command is found in that checkout (see :fun
 The stream's schema is described in python/README.md.
 """
 from ._process import DataProcess, DataProcessError, find_command, iter_batches
-from ._stream import StreamFormatError, read_steps, steps_of, table_description
+from ._stream import StreamFormatError, read_export, read_steps, steps_of, table_description
 
 __all__ = [
     "DataProcess",
@@ -17,6 +17,7 @@ __all__ = [
     "as_flagembedding_inputs",
     "find_command",
     "iter_batches",
+    "read_export",
     "read_steps",
     "steps_of",
     "table_description",

@@ -13,6 +13,7 @@ not by name, so that a column added later (a mask, a flag) comes through without
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Dict, Iterator, Optional
 
 import numpy as np
@@ -117,3 +118,26 @@ def read_steps(source: Any) -> Iterator[Dict[str, Any]]:
     table_description(reader.schema)
     for batch in reader:
         yield from steps_of(batch)
+
+
+def read_export(path: str, rank: Optional[int] = None) -> Iterator[Dict[str, Any]]:
+    """Every step of an exported rank (``llm-retriever-data export``), in order, memory-mapped.
+
+    ``path`` is a rank's folder (``out/rank_3``), or the export folder with ``rank``. The shards
+    are read in the order its ``state.json`` lists them, each memory-mapped: the arrays are views
+    of the mapped files (no copy, nothing read before it is used). ``datasets.load_from_disk(path)``
+    reads the same folder (as lists, or tensors with ``with_format("torch")``, at a copy each).
+
+    Example::
+
+        for step in read_export("steps", rank=0):
+            step["p_ids"].shape
+    """
+    folder = Path(path) if rank is None else Path(path) / f"rank_{rank}"
+    state_file = folder / "state.json"
+    if not state_file.is_file():
+        raise FileNotFoundError(f"{folder} is not a finished export (no state.json): run the export (again) to complete it")
+    with open(state_file) as f:
+        files = [entry["filename"] for entry in json.load(f)["_data_files"]]
+    for name in files:
+        yield from read_steps(str(folder / name))
