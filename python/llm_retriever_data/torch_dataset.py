@@ -140,6 +140,16 @@ class FlagEmbeddingBatches(IterableDataset):
         self._resume = state.get("resume")
         self._steps_left = state.get("steps_left")
 
+    def __getstate__(self) -> Dict[str, Any]:
+        # A copy (DataLoader workers started by "spawn", deepcopy) has no processes of its own.
+        state = self.__dict__.copy()
+        state["_processes"] = None
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._processes = weakref.WeakSet()
+
     def close(self) -> None:
         """Ends the data processes of iterations still open."""
         for process in list(self._processes):

@@ -51,11 +51,11 @@ def test_sub_batches_are_lists_of_tensors_and_reshape_for_flagembedding():
     assert inputs["no_in_batch_neg_flag"] is batch["no_in_batch_neg"]
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_dataloader_workers_are_refused_clearly(workers):
+@pytest.mark.parametrize("workers,start", [(1, "fork"), (2, "fork"), (2, "spawn")])
+def test_dataloader_workers_are_refused_clearly(workers, start):
     ds = FlagEmbeddingBatches([*SMALL, "--steps", "2"], echo_stderr=False)
     with pytest.raises(RuntimeError, match="num_workers=0"):
-        list(loader(ds, num_workers=workers))
+        list(loader(ds, num_workers=workers, multiprocessing_context=start))
 
 
 def run(ds, count=None):
