@@ -13,7 +13,7 @@ import { createShardWriter, fingerprintOfShards, shardFileName, writeDatasetStat
 import { ConfigError, InvariantError } from '../core/errors.js';
 import type { PaddedBatch, ResumeState } from '../core/model.js';
 import { decodeResumeState } from '../core/resume.js';
-import { stepFeatures, stepRecordBatch, stepSchema, stepTableMetadata, validateStepTableOptions, type StepTableOptions } from './stepTable.js';
+import { stepBatchBuilder, stepFeatures, stepTableMetadata, validateStepTableOptions, type StepTableOptions } from './stepTable.js';
 
 /**
  * Options of {@link exportSteps}.
@@ -152,7 +152,7 @@ export const validateExportOptions = (options: ExportStepsOptions) => {
 /**
  * Exports `steps` steps of each of `ranks` as a Hugging Face dataset: `out/rank_<r>/` is a
  * `save_to_disk` folder (Arrow IPC stream shards, `dataset_info.json`, `state.json`) with one row
- * per step and the columns of {@link stepSchema} (dump's JSON fields); `out/dataset_dict.json`
+ * per step and the columns of the step table (`stepSchema`: dump's JSON fields); `out/dataset_dict.json`
  * lists every rank of the world size, so `datasets.load_from_disk(out)` is a `DatasetDict` once
  * every rank is written, and `load_from_disk(out/rank_<r>)` one rank's `Dataset` as soon as it is.
  *
@@ -225,7 +225,7 @@ const exportRank = async (options: ExportStepsOptions, rank: number, settings: {
 
   const tableOptions: StepTableOptions = { subBatchSize: options.subBatchSize ?? null, withText: settings.withText };
   const features = stepFeatures(tableOptions);
-  const schema = stepSchema(tableOptions);
+  const toRecordBatch = stepBatchBuilder(tableOptions);
   const metadata = stepTableMetadata(tableOptions);
   const shards = [...kept];
   const save = (complete: boolean) => atomicWriteFile(manifestPath, `${JSON.stringify({ format: 'llm-retriever-data export', version: 1, run, shards, complete } satisfies ExportManifest, null, 2)}\n`);
@@ -248,7 +248,7 @@ const exportRank = async (options: ExportStepsOptions, rank: number, settings: {
               throw new InvariantError(`export of rank ${rank} got rank ${batch.rank}'s step ${batch.globalStep} where step ${expectedStep} was due`);
             }
             expectedStep += 1;
-            await writer.writeBatches([stepRecordBatch([batch], tableOptions, schema)]);
+            await writer.writeBatches([toRecordBatch([batch])]);
             last = batch.resume;
           }
         } catch (e) {

@@ -242,6 +242,23 @@ export const stepTableMetadata = (options: StepTableOptions): ReadonlyMap<string
 };
 
 /**
+ * A builder of record batches of the {@link stepSchema}: steps in, one record batch of one row per
+ * step out, in order. The columns and the schema are made once (a stream builds one batch per step).
+ *
+ * @example
+ * const toRecordBatch = stepBatchBuilder({ subBatchSize: null });
+ * toRecordBatch([batch]).numRows; // 1
+ *
+ * @category sinks
+ */
+export const stepBatchBuilder = (options: StepTableOptions): ((batches: ReadonlyArray<PaddedBatch>) => RecordBatch) => {
+  const columns = stepColumns(options);
+  const schema = stepSchema(options);
+  const type = new Struct(schema.fields);
+  return (batches) => new RecordBatch(schema, makeData({ type, length: batches.length, nullCount: 0, children: columns.map((c) => c.build(batches)) }));
+};
+
+/**
  * Steps as one record batch of the {@link stepSchema} (one row per step, in order).
  *
  * @example
@@ -249,8 +266,4 @@ export const stepTableMetadata = (options: StepTableOptions): ReadonlyMap<string
  *
  * @category sinks
  */
-export const stepRecordBatch = (batches: ReadonlyArray<PaddedBatch>, options: StepTableOptions, schema: Schema = stepSchema(options)): RecordBatch => {
-  const children = stepColumns(options).map((c) => c.build(batches));
-  const data = makeData({ type: new Struct(schema.fields), length: batches.length, nullCount: 0, children });
-  return new RecordBatch(schema, data);
-};
+export const stepRecordBatch = (batches: ReadonlyArray<PaddedBatch>, options: StepTableOptions): RecordBatch => stepBatchBuilder(options)(batches);

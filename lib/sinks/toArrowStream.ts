@@ -1,7 +1,7 @@
 import type { PaddedBatch } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';
 import { IPC_END_OF_STREAM, ipcStreamEncoder } from '../arrow/ipcMessages.js';
-import { stepRecordBatch, stepSchema, validateStepTableOptions, type StepTableOptions } from './stepTable.js';
+import { stepBatchBuilder, stepSchema, validateStepTableOptions, type StepTableOptions } from './stepTable.js';
 
 /**
  * Steps as an Arrow IPC stream: the schema message, then one record batch of one row per step,
@@ -24,12 +24,13 @@ import { stepRecordBatch, stepSchema, validateStepTableOptions, type StepTableOp
 export const toArrowStream = (options: StepTableOptions): Op<PaddedBatch, Uint8Array> => {
   validateStepTableOptions(options);
   const schema = stepSchema(options);
+  const toRecordBatch = stepBatchBuilder(options);
   return operator(async function* (batches, signal) {
     const encoder = ipcStreamEncoder(schema);
     yield encoder.schema;
     for await (const batch of batches) {
       signal?.throwIfAborted();
-      yield encoder.batch(stepRecordBatch([batch], options, schema));
+      yield encoder.batch(toRecordBatch([batch]));
     }
     yield IPC_END_OF_STREAM;
   });
