@@ -44,7 +44,8 @@ def dump_json(args, env=None):
 
 
 def children_of(pid):
-    """Live (not zombie) child processes of ``pid``, from /proc (Linux)."""
+    """Live (not zombie) data processes (the command) started by ``pid``, from /proc (Linux). Other
+    children (multiprocessing's resource tracker after a spawned DataLoader) are not counted."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -55,7 +56,13 @@ def children_of(pid):
         except OSError:
             continue
         if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(entry))
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if any(a.endswith(b"lib/cli/bin.mjs") or os.path.basename(a) == b"llm-retriever-data" for a in argv[:2]):
+                found.append(int(entry))
     return found
 
 
