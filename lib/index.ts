@@ -9,6 +9,7 @@ export { operator } from './core/operator.js';
 export type * from './core/model.js';
 export { ConfigError, InvariantError, RecordError, TokenizerError, formatIssue, type Issue, type Location } from './core/errors.js';
 export { collectReport, type ReportEvent, type ReportSink } from './core/report.js';
+export { noProgress, type ProgressSink, type ProgressTask, type ProgressUnit } from './core/progress.js';
 export { compilePythonFormat, type PythonFormat } from './core/pythonFormat.js';
 export { ConcatStore, MemoryStore, SelectStore, concatStores, memoryStore, metaOf, selectStore } from './core/store.js';
 export {

@@ -17,8 +17,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { take } from 'ix/asynciterable/operators';
-import { parseArguments } from '../../lib/cli/args.js';
-import { optionsFromArguments, tokenizerFromArguments } from '../../lib/cli/main.js';
+import { parseArguments } from '../../lib/cli/program.js';
+import { optionsFromArguments, tokenizerFromArguments } from '../../lib/cli/commands.js';
 import { flagEmbeddingBatches } from '../../lib/pipelines/flagEmbeddingIcl.js';
 import { benchmarkCorpus, ROOT, runReference, workloadArguments } from './workload.js';
 

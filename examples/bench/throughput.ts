@@ -10,8 +10,8 @@
  */
 import { from, toArray } from 'ix/asynciterable';
 import { take } from 'ix/asynciterable/operators';
-import { parseArguments } from '../../lib/cli/args.js';
-import { optionsFromArguments, tokenizerFromArguments } from '../../lib/cli/main.js';
+import { parseArguments } from '../../lib/cli/program.js';
+import { optionsFromArguments, tokenizerFromArguments } from '../../lib/cli/commands.js';
 import type { PaddedBatch, TaskFile } from '../../lib/core/model.js';
 import { flagEmbeddingStages } from '../../lib/pipelines/flagEmbeddingIcl.js';
 import { indexTaskFiles } from '../../lib/sources/indexTaskFiles.js';

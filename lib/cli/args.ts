@@ -1,90 +1,236 @@
 /**
- * Command-line arguments with FlagEmbedding's names (`--train_data`, `--query_max_len`, …), parsed
- * into the pipeline's options. Defaults are the reference's.
+ * The command line's vocabulary: its commands and one table of every option (FlagEmbedding's names
+ * and defaults, `--train_data`, `--query_max_len`, …, plus this library's own), each with its kind,
+ * its help and the commands that take it. The parser (program.ts), the help, the config-file reader
+ * (config.ts) and the types of parsed arguments all come from these two tables.
  *
  * @module
  */
 import { ConfigError } from '../core/errors.js';
+import { didYouMean } from './suggest.js';
 
-type Kind = 'int' | 'float' | 'bool' | 'text' | 'path' | 'list' | 'seed';
+/**
+ * The commands, with their help.
+ *
+ * **Adding a command** (e.g. `export`): add an entry here, add its runner to `RUNNERS` in
+ * commands.ts (the type checker asks for it), and name it in the `commands` of every option it takes
+ * (a command that runs the data pipeline: add it to {@link PIPELINE}, and it takes all of those).
+ */
+export const COMMANDS = {
+  dump: {
+    summary: "print every step's batch as one JSON line (the reference oracle's fields)",
+    description:
+      "Prints one JSON object per step for this rank: epoch, example_indices, queries_text, passages_text, teacher_scores, no_in_batch_neg, q_ids, q_mask, p_ids, p_mask. Without --steps, to the end of the current epoch.",
+  },
+  export: {
+    summary: 'write steps of this rank (or --all_ranks) to --out as a Hugging Face dataset, resumably',
+    description:
+      "Writes --steps N steps (or --epochs N whole epochs; default: to the end of the current epoch) of this rank (under torchrun: its own; --all_ranks: every rank of --world_size) to --out: a DatasetDict with one save_to_disk folder per rank (rank_<r>/: Arrow shards of --steps_per_shard rows, dataset_info.json, state.json), one row per step with dump's fields (ids and masks int32, teacher scores float32) and the step's position and resume state. Shards appear atomically and export-manifest.json keeps their SHA-256: after a crash, the same command keeps the intact shards and continues.",
+  },
+  plan: {
+    summary: 'print the tasks, batch and group sizes, steps per epoch and every drop, from the index alone',
+    description:
+      "Prints what a dump with the same options would do, from the task files' indexes (no tokenizer, no texts). It takes every dump option, so that a dump command line with plan in place of dump prints that run's plan; options that do not change the plan (tokenizer, budgets, --steps, state files, workers) are accepted and not used.",
+  },
+} as const satisfies Record<string, { readonly summary: string; readonly description: string }>;
 
-interface Spec {
-  readonly kind: Kind;
+/** A command's name. */
+export type CommandName = keyof typeof COMMANDS;
+
+/** The commands that run the data pipeline: each takes every FlagEmbedding argument and the run options. */
+export const PIPELINE = ['dump', 'plan', 'export'] as const satisfies ReadonlyArray<CommandName>;
+/** Every command. */
+const EVERY = Object.keys(COMMANDS) as ReadonlyArray<CommandName>;
+
+interface Common {
+  /** One line for `--help`. */
   readonly help: string;
+  /** The commands that take the option. */
+  readonly commands: ReadonlyArray<CommandName>;
+  /** What the help shows for the value (default by kind: N, X, TEXT, PATH, VALUE…, a|b). */
+  readonly value?: string;
+  /** The heading the help lists it under (default "Options:"). */
+  readonly group?: string;
 }
 
-/** Every argument `dump` and `plan` accept, with its kind and meaning. */
-export const ARGUMENTS = {
-  train_data: { kind: 'list', help: 'task files (.json/.jsonl) and folders of them; one file = one task' },
-  train_group_size: { kind: 'int', help: 'passages per query: 1 positive + negatives (default 8)' },
-  query_max_len: { kind: 'int', help: 'query token budget (default 32)' },
-  passage_max_len: { kind: 'int', help: 'passage token budget (default 128)' },
-  pad_to_multiple_of: { kind: 'int', help: 'round padded lengths up to a multiple of this (default none)' },
-  max_example_num_per_dataset: { kind: 'int', help: 'subsample files with more records (default 100000000)' },
-  query_instruction_for_retrieval: { kind: 'text', help: 'instruction for records without a prompt (default none)' },
-  query_instruction_format: { kind: 'text', help: "format(instruction, query) (default '{}{}')" },
-  passage_instruction_for_retrieval: { kind: 'text', help: 'instruction for passages (default none)' },
-  passage_instruction_format: { kind: 'text', help: "format(instruction, passage) (default '{}{}')" },
-  knowledge_distillation: { kind: 'bool', help: 'carry teacher scores (default false)' },
-  shuffle_ratio: { kind: 'float', help: "probability of shuffling a long positive's chunks (default 0)" },
-  small_threshold: { kind: 'int', help: "merge a folder's files below this size (default 0)" },
-  drop_threshold: { kind: 'int', help: 'drop merged small files below this size (default 0)' },
-  example_query_max_len: { kind: 'int', help: 'tokens of an in-context example query (default 64)' },
-  example_passage_max_len: { kind: 'int', help: 'tokens of an in-context example answer (default 96)' },
-  retrieval_use_examples: { kind: 'bool', help: 'in-context examples for retrieval tasks too (default true)' },
-  icl_suffix_str: { kind: 'text', help: "ends every query and joins examples (default '\\nResponse:')" },
-  additional_special_tokens: { kind: 'list', help: 'special tokens added to the tokenizer, e.g. <instruct> <query> <response>' },
-  same_dataset_within_batch: { kind: 'bool', help: 'accepted for compatibility; must be true (every batch is from one task)' },
-  tokenizer: { kind: 'path', help: 'a Hugging Face tokenizer folder (default: the shipped Mistral-7B tokenizer)' },
-  seed: { kind: 'seed', help: 'the run seed, any non-negative integer (default 42)' },
-  per_device_train_batch_size: { kind: 'int', help: 'records per rank and step (default 8)' },
-  world_size: { kind: 'int', help: 'number of ranks (default 1)' },
-  rank: { kind: 'int', help: "this process's rank (default 0)" },
-  steps: { kind: 'int', help: 'steps to print (default: to the end of the current epoch)' },
-  sub_batch_size: { kind: 'int', help: 'pad in chunks of this many rows (default none)' },
-  state_out: { kind: 'path', help: 'dump: write the resume state after the last printed step here (atomically)' },
-  resume_from: { kind: 'path', help: 'dump: continue from this resume state; the first line is the step after it' },
-  index_cache: { kind: 'path', help: "where task-file indexes are cached (default ~/.cache/llm-retriever-data; 'none': no cache)" },
-  bad_records: { kind: 'text', help: "'fail' (default): stop at the first bad record; 'skip': leave bad records out and report them" },
-  prefetch: { kind: 'int', help: 'batches read ahead (default 2; output is the same for any value)' },
-  concurrency: { kind: 'int', help: 'batches built at once in this thread (default 1; 4 pays with the native backend; output is the same)' },
-  workers: { kind: 'int', help: 'worker threads for texts and tokens (default 0: all in the main thread; output is the same)' },
-  tokenizer_backend: { kind: 'text', help: "'js' (default: transformers.js) or 'native' (HF's Rust tokenizers, optional package @anush008/tokenizers); same output" },
-  json: { kind: 'bool', help: 'plan: print JSON instead of text' },
-  format: { kind: 'text', help: "dump: 'json' (default: one JSON object per line) or 'arrow' (an Arrow IPC stream, one record batch per step)" },
-  with_text: { kind: 'bool', help: 'dump --format arrow, export: include queries_text and passages_text (JSON lines always have them)' },
-  out: { kind: 'path', help: 'export: the folder (a Hugging Face DatasetDict, one split rank_<r> per rank)' },
-  epochs: { kind: 'int', help: 'export: whole epochs to export from the start (or resume) epoch (default 1, unless --steps)' },
-  steps_per_shard: { kind: 'int', help: 'export: rows (steps) per shard file (default 1000)' },
-  all_ranks: { kind: 'bool', help: 'export: every rank of --world_size (default: this rank only, from --rank or RANK)' },
-} as const satisfies Record<string, Spec>;
+const FLAGEMBEDDING = "FlagEmbedding's arguments (its names and defaults):";
 
+/**
+ * One option's kind, which decides how its value is read:
+ * - `int`: a decimal safe integer ≥ `min` (default 0: every count and size).
+ * - `float`: a finite number.
+ * - `bool`: HfArgumentParser's `string_to_bool` (yes/no, true/false, t/f, y/n, 1/0, any case); the
+ *   bare flag means true. `negatable` adds `--no_NAME` (false), as HfArgumentParser does for
+ *   booleans that default to true.
+ * - `text`: a string in which the two characters `\n` mean a newline (FlagEmbedding's convention).
+ * - `path`: a string, as given.
+ * - `list`: one or more strings: every value up to the next flag (`--train_data a b c`).
+ * - `seed`: a non-negative decimal integer of any size, kept as text (never through a double).
+ * - `choice`: one of `choices`.
+ */
+export type OptionSpec = Common &
+  (
+    | { readonly kind: 'int'; readonly min?: number }
+    | { readonly kind: 'bool'; readonly negatable?: boolean }
+    | { readonly kind: 'choice'; readonly choices: ReadonlyArray<string> }
+    | { readonly kind: 'float' | 'text' | 'path' | 'list' | 'seed' }
+  );
+
+/**
+ * Every option of every command: name (FlagEmbedding's spelling; `--name` on the command line, the
+ * same key in a `--config` file) → kind, help, and the commands that take it.
+ *
+ * **Adding an option** is adding an entry: pick a kind (see {@link OptionSpec}; `choice` with
+ * `choices` for a fixed set of words), write the help line with its default, list the commands
+ * (`PIPELINE` for one that changes the batches or the run, or e.g. `['plan']`), then read it where
+ * the command runs (`args.name`, typed from this table; commands.ts, or `optionsFromArguments` in
+ * main.ts for a pipeline option). Parsing, `--help`, "did you mean", repeats, `--config` keys and
+ * their types follow from the entry. Put FlagEmbedding's arguments with the others of their kind,
+ * before this library's own.
+ */
+export const ARGUMENTS = {
+  // FlagEmbedding's data and training arguments, with its names and defaults.
+  train_data: { kind: 'list', value: 'PATH', commands: PIPELINE, group: FLAGEMBEDDING, help: 'task files (.json/.jsonl) and folders of them; one file = one task (required)' },
+  train_group_size: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: 'passages per query: 1 positive + negatives (default 8)' },
+  query_max_len: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: 'query token budget (default 32)' },
+  passage_max_len: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: 'passage token budget (default 128)' },
+  pad_to_multiple_of: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: 'round padded lengths up to a multiple of this (default none)' },
+  max_example_num_per_dataset: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: 'subsample files with more records (default 100000000)' },
+  query_instruction_for_retrieval: { kind: 'text', commands: PIPELINE, group: FLAGEMBEDDING, help: 'instruction for records without a prompt (default none)' },
+  query_instruction_format: { kind: 'text', commands: PIPELINE, group: FLAGEMBEDDING, help: "format(instruction, query) (default '{}{}')" },
+  passage_instruction_for_retrieval: { kind: 'text', commands: PIPELINE, group: FLAGEMBEDDING, help: 'instruction for passages (default none)' },
+  passage_instruction_format: { kind: 'text', commands: PIPELINE, group: FLAGEMBEDDING, help: "format(instruction, passage) (default '{}{}')" },
+  knowledge_distillation: { kind: 'bool', commands: PIPELINE, group: FLAGEMBEDDING, help: 'carry teacher scores (default false)' },
+  shuffle_ratio: { kind: 'float', commands: PIPELINE, group: FLAGEMBEDDING, help: "probability of shuffling a long positive's chunks (default 0)" },
+  small_threshold: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: "merge a folder's files below this size (default 0)" },
+  drop_threshold: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: 'drop merged small files below this size (default 0)' },
+  example_query_max_len: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: 'tokens of an in-context example query (default 64)' },
+  example_passage_max_len: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: 'tokens of an in-context example answer (default 96)' },
+  retrieval_use_examples: { kind: 'bool', negatable: true, commands: PIPELINE, group: FLAGEMBEDDING, help: 'in-context examples for retrieval tasks too (default true)' },
+  icl_suffix_str: { kind: 'text', commands: PIPELINE, group: FLAGEMBEDDING, help: "ends every query and joins examples (default '\\nResponse:')" },
+  additional_special_tokens: { kind: 'list', value: 'TOKEN', commands: PIPELINE, group: FLAGEMBEDDING, help: 'special tokens added to the tokenizer, e.g. <instruct> <query> <response>' },
+  same_dataset_within_batch: { kind: 'bool', negatable: true, commands: PIPELINE, group: FLAGEMBEDDING, help: 'accepted for compatibility; must be true (every batch is from one task)' },
+  seed: { kind: 'seed', commands: PIPELINE, group: FLAGEMBEDDING, help: 'the run seed, any non-negative integer (default 42)' },
+  per_device_train_batch_size: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: 'records per rank and step (default 8)' },
+  sub_batch_size: { kind: 'int', min: Number.MIN_SAFE_INTEGER, commands: PIPELINE, group: FLAGEMBEDDING, help: 'pad in chunks of this many rows (default none; ≤ 0: none, as the reference)' },
+  // This library's options.
+  tokenizer: { kind: 'path', value: 'DIR', commands: PIPELINE, help: 'a Hugging Face tokenizer folder (default: the shipped Mistral-7B tokenizer)' },
+  world_size: { kind: 'int', commands: PIPELINE, help: 'number of ranks (default: $WORLD_SIZE, else 1)' },
+  rank: { kind: 'int', commands: PIPELINE, help: "this process's rank (default: $RANK, else 0)" },
+  steps: { kind: 'int', commands: PIPELINE, help: 'dump, export: steps to print or export (default: to the end of the current epoch)' },
+  state_out: { kind: 'path', value: 'FILE', commands: PIPELINE, help: 'dump: write the resume state after the last printed step here (atomically)' },
+  resume_from: { kind: 'path', value: 'FILE', commands: PIPELINE, help: 'dump, export: continue from this resume state; the first step is the one after it' },
+  index_cache: { kind: 'path', value: 'DIR|none', commands: PIPELINE, help: "where task-file indexes are cached (default ~/.cache/llm-retriever-data; 'none': no cache)" },
+  bad_records: { kind: 'choice', choices: ['fail', 'skip'], commands: PIPELINE, help: "'fail' (default): stop at the first bad record; 'skip': leave bad records out and report them" },
+  prefetch: { kind: 'int', commands: PIPELINE, help: 'batches read ahead (default 2; output is the same for any value)' },
+  concurrency: { kind: 'int', commands: PIPELINE, help: 'batches built at once in this thread (default 1; 4 pays with the native backend; output is the same)' },
+  workers: { kind: 'int', commands: PIPELINE, help: 'worker threads for texts and tokens (default 0: all in the main thread; output is the same)' },
+  tokenizer_backend: {
+    kind: 'choice',
+    choices: ['js', 'native'],
+    commands: PIPELINE,
+    help: "'js' (default: transformers.js) or 'native' (HF's Rust tokenizers, optional package @anush008/tokenizers); same output",
+  },
+  json: { kind: 'bool', commands: ['plan'], help: 'print JSON instead of text' },
+  format: {
+    kind: 'choice',
+    choices: ['json', 'arrow'],
+    commands: ['dump'],
+    help: "'json' (default): one JSON object per line; 'arrow': an Arrow IPC stream, one record batch per step (for python/llm_retriever_data)",
+  },
+  with_text: { kind: 'bool', commands: ['dump', 'export'], help: 'arrow and export: include queries_text and passages_text (JSON lines always have them)' },
+  out: { kind: 'path', value: 'DIR', commands: ['export'], help: 'the folder to write (required): a DatasetDict, one split rank_<r> per rank' },
+  epochs: { kind: 'int', min: 1, commands: ['export'], help: 'whole epochs to export, from the start (or resume) epoch on (instead of --steps)' },
+  steps_per_shard: { kind: 'int', min: 1, commands: ['export'], help: 'rows (steps) per shard file (default 1000)' },
+  all_ranks: { kind: 'bool', commands: ['export'], help: 'every rank of --world_size (default: this rank, from --rank or $RANK)' },
+  report: { kind: 'path', value: 'FILE', commands: PIPELINE, help: 'write every report event (skips, drops, indexed files; file, line, cause) here, one JSON object per line' },
+  progress: { kind: 'bool', negatable: true, commands: PIPELINE, help: 'show progress of long work on stderr (default: when stderr is a terminal)' },
+  config: { kind: 'path', value: 'FILE', commands: EVERY, help: 'read options from a JSON or YAML file (same names as the flags); flags given here win' },
+} as const satisfies Record<string, OptionSpec>;
+
+/** An option's name. */
 export type ArgumentName = keyof typeof ARGUMENTS;
 
-type ValueOf<K extends Kind> = K extends 'int' | 'float' ? number : K extends 'bool' ? boolean : K extends 'list' ? string[] : string;
+type ValueOf<S> = S extends { readonly kind: 'int' | 'float' }
+  ? number
+  : S extends { readonly kind: 'bool' }
+    ? boolean
+    : S extends { readonly kind: 'list' }
+      ? string[]
+      : S extends { readonly kind: 'choice'; readonly choices: ReadonlyArray<infer C> }
+        ? C
+        : string;
 
-/** Parsed arguments: only those given. */
-export type ParsedArguments = { -readonly [N in ArgumentName]?: ValueOf<(typeof ARGUMENTS)[N]['kind']> };
+/** Parsed arguments: only those given (on the command line or in a config file), typed by the table. */
+export type ParsedArguments = { -readonly [N in ArgumentName]?: ValueOf<(typeof ARGUMENTS)[N]> };
+
+/** The table entry of an option name, if there is one. */
+export const specOf = (name: string): OptionSpec | undefined =>
+  Object.hasOwn(ARGUMENTS, name) ? (ARGUMENTS as Record<string, OptionSpec>)[name] : undefined;
+
+/** The options a command takes, in table order. */
+export const optionsOf = (command: CommandName): ReadonlyArray<readonly [ArgumentName, OptionSpec]> =>
+  (Object.entries(ARGUMENTS) as [ArgumentName, OptionSpec][]).filter(([, spec]) => spec.commands.includes(command));
+
+/** What the help shows for an option's value. */
+export const valueName = (spec: OptionSpec): string => {
+  if (spec.value !== undefined) return spec.value;
+  switch (spec.kind) {
+    case 'int':
+    case 'seed':
+      return 'N';
+    case 'float':
+      return 'X';
+    case 'bool':
+      return '[true|false]';
+    case 'text':
+      return 'TEXT';
+    case 'path':
+      return 'PATH';
+    case 'list':
+      return 'VALUE';
+    case 'choice':
+      return spec.choices.join('|');
+  }
+};
 
 /** HfArgumentParser's `string_to_bool`. */
-const parseBool = (name: string, raw: string): boolean => {
+export const parseBool = (name: string, raw: string): boolean => {
   const v = raw.toLowerCase();
   if (['yes', 'true', 't', 'y', '1'].includes(v)) return true;
   if (['no', 'false', 'f', 'n', '0'].includes(v)) return false;
-  throw new ConfigError(name, `expected true or false, got ${JSON.stringify(raw)}`);
+  throw new ConfigError(name, `expected true or false (or yes/no, t/f, y/n, 1/0), got ${JSON.stringify(raw)}`);
 };
 
 /** In text options the two characters backslash-n mean a newline, as FlagEmbedding's argument classes treat them. */
-const unescapeNewlines = (s: string): string => s.replaceAll('\\n', '\n');
+export const unescapeNewlines = (s: string): string => s.replaceAll('\\n', '\n');
 
-const parseValue = (name: ArgumentName, kind: Kind, raw: string): number | boolean | string => {
-  switch (kind) {
-    case 'int': {
+/** Checks an integer against the option's range: safe, and ≥ its `min` (0 unless the table says otherwise). */
+export const checkInteger = (name: string, spec: OptionSpec, n: number | bigint, shown: string): number => {
+  const min = spec.kind === 'int' ? (spec.min ?? 0) : 0;
+  if (typeof n === 'bigint' ? n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER) : !Number.isSafeInteger(n)) {
+    throw new ConfigError(name, `integer out of range: ${shown}`);
+  }
+  const value = Number(n) + 0; // + 0: -0 is 0
+  if (value < min) throw new ConfigError(name, min === 0 ? `must be a non-negative integer, got ${shown}` : `must be at least ${min}, got ${shown}`);
+  return value;
+};
+
+/** Checks a word against a choice option's words. */
+export const checkChoice = (name: string, choices: ReadonlyArray<string>, raw: string): string => {
+  if (choices.includes(raw)) return raw;
+  throw new ConfigError(name, `must be ${choices.join(' or ')}, got ${JSON.stringify(raw)}${didYouMean(raw, choices)}`);
+};
+
+/**
+ * One command-line value of an option, read by its kind (a list's values one at a time). Throws a
+ * {@link ConfigError} naming the option.
+ */
+export const parseValue = (name: string, spec: OptionSpec, raw: string): number | boolean | string => {
+  switch (spec.kind) {
+    case 'int':
       if (!/^[+-]?\d+$/.test(raw)) throw new ConfigError(name, `expected an integer, got ${JSON.stringify(raw)}`);
-      const n = Number(raw);
-      if (!Number.isSafeInteger(n)) throw new ConfigError(name, `integer out of range: ${raw}`);
-      return n;
-    }
+      return checkInteger(name, spec, BigInt(raw), raw);
     case 'float': {
       const n = Number(raw);
       if (raw.trim() === '' || !Number.isFinite(n)) throw new ConfigError(name, `expected a number, got ${JSON.stringify(raw)}`);
@@ -97,60 +243,10 @@ const parseValue = (name: ArgumentName, kind: Kind, raw: string): number | boole
       return raw; // kept as text: seeds above 2^53 must not pass through a double
     case 'text':
       return unescapeNewlines(raw);
-    default:
+    case 'choice':
+      return checkChoice(name, spec.choices, raw);
+    case 'path':
+    case 'list':
       return raw;
   }
 };
-
-/**
- * Parses `--name value` arguments (also `--name=value`). List arguments take every value up to the
- * next `--name`; a boolean given without a value means true. Unknown names, missing values and
- * repeated arguments are {@link ConfigError}s.
- *
- * @example
- * parseArguments(['--train_data', 'a.jsonl', 'dir', '--query_max_len', '64']);
- * // { train_data: ['a.jsonl', 'dir'], query_max_len: 64 }
- *
- * @category constructors
- */
-export const parseArguments = (argv: ReadonlyArray<string>): ParsedArguments => {
-  const out: Record<string, unknown> = {};
-  for (let i = 0; i < argv.length; ) {
-    const token = argv[i]!;
-    if (!token.startsWith('--')) throw new ConfigError('arguments', `unexpected value ${JSON.stringify(token)} (arguments are --name value)`);
-    const eq = token.indexOf('=');
-    const name = (eq < 0 ? token.slice(2) : token.slice(2, eq)) as ArgumentName;
-    const spec: Spec | undefined = (ARGUMENTS as Record<string, Spec>)[name];
-    if (spec === undefined) throw new ConfigError(name, 'unknown argument (see --help)');
-    if (name in out) throw new ConfigError(name, 'given twice');
-    const values: string[] = [];
-    i += 1;
-    if (eq >= 0) values.push(token.slice(eq + 1));
-    else while (i < argv.length && !argv[i]!.startsWith('--')) values.push(argv[i++]!);
-    if (spec.kind === 'list') {
-      if (values.length === 0) throw new ConfigError(name, 'expects at least one value');
-      out[name] = values;
-    } else if (spec.kind === 'bool' && values.length === 0) {
-      out[name] = true;
-    } else {
-      if (values.length !== 1) throw new ConfigError(name, values.length === 0 ? 'expects a value' : `expects one value, got ${values.length}`);
-      out[name] = parseValue(name, spec.kind, values[0]!);
-    }
-  }
-  return out as ParsedArguments;
-};
-
-/** The `--help` text. */
-export const usage = (): string =>
-  [
-    'usage: llm-retriever-data <dump|plan|export> --train_data PATH [PATH ...] [options]',
-    '',
-    "  dump   print every step's batch as one JSON line (the reference oracle's fields)",
-    '  plan   print the tasks, batch and group sizes, steps per epoch and every drop, from the index alone',
-    '  export write steps (--steps N or --epochs N) of this rank (or --all_ranks) to --out as a Hugging Face dataset; resumable',
-    '',
-    'rank and world size default to the RANK and WORLD_SIZE variables torchrun sets, then to 0 and 1.',
-    '',
-    'options (FlagEmbedding names and defaults):',
-    ...Object.entries(ARGUMENTS).map(([name, spec]) => `  --${name.padEnd(36)}${spec.help}`),
-  ].join('\n');

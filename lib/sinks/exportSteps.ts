@@ -100,7 +100,16 @@ export interface ExportManifest {
  */
 export interface ExportSummary {
   readonly out: string;
-  readonly ranks: ReadonlyArray<{ readonly rank: number; readonly dir: string; readonly rows: number; readonly kept: number; readonly written: number }>;
+  readonly ranks: ReadonlyArray<{
+    readonly rank: number;
+    readonly dir: string;
+    readonly rows: number;
+    /** Shards kept from an earlier run, and written now. */
+    readonly kept: number;
+    readonly written: number;
+    /** The resume state after the last exported step (the same on every rank); null if none was exported from the start. */
+    readonly resume: ResumeState | null;
+  }>;
 }
 
 /** The manifest's file name in each rank's folder. */
@@ -273,5 +282,5 @@ const exportRank = async (options: ExportStepsOptions, rank: number, settings: {
     info: { description: `llm-retriever-data: ${options.steps} training steps of rank ${rank} of ${options.worldSize}, one row per step (dump's fields)` },
   });
   await save(true);
-  return { rank, dir, rows: options.steps, kept: kept.length, written: count - kept.length };
+  return { rank, dir, rows: options.steps, kept: kept.length, written: count - kept.length, resume: shards.at(-1)?.resume_after ?? start };
 };

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ARGUMENTS } from '../../lib/cli/args.js';
+import { COMMANDS, optionsOf } from '../../lib/cli/args.js';
 import { dumpLines, runCli, type CliRun } from '../helpers/run.js';
 import { writeTree } from '../helpers/tmp.js';
 
@@ -50,7 +50,15 @@ const isMatrix = (m: unknown): m is number[][] => Array.isArray(m) && m.every((r
 
 describe('cli: bad arguments exit 2 with a one-line message', () => {
   const cases: ReadonlyArray<readonly [string, ReadonlyArray<string>, RegExp]> = [
-    ['an unknown argument', untyped('--bogus', '1'), /bogus: unknown argument/],
+    ['an unknown argument', untyped('--bogus', '1'), /unknown option --bogus for dump/],
+    ['a misspelled argument', untyped('--query_max_lne', '1'), /unknown option --query_max_lne for dump \(did you mean --query_max_len\?\)$/m],
+    ['a misspelled command', ['dupm', '--train_data', UNTYPED], /unknown command "dupm" \(did you mean dump\?\)/],
+    ['an option of another command', untyped('--json'), /unknown option --json for dump \(plan takes it\)/],
+    ['a negative --steps (it used to print nothing and exit 0)', untyped('--steps', '-1'), /steps: must be a non-negative integer, got -1/],
+    ['a negative --workers (it used to be taken as 0)', untyped('--workers', '-1', '--steps', '1'), /workers: must be a non-negative integer/],
+    ['an integer beyond 2^53', untyped('--steps', '9007199254740993'), /steps: integer out of range/],
+    ['a choice that is not one', untyped('--bad_records', 'ignore'), /bad_records: must be fail or skip, got "ignore"/],
+    ['a flag where a value should be', untyped('--icl_suffix_str', '--steps', '1'), /icl_suffix_str: expects a value/],
     ['a non-integer value', untyped('--query_max_len', '3.5'), /query_max_len: expected an integer, got "3\.5"/],
     ['a bool that is not true/false', untyped('--knowledge_distillation', 'maybe'), /knowledge_distillation: expected true or false/],
     ['missing --train_data', ['dump', '--query_max_len', '3'], /train_data: is required/],
@@ -69,10 +77,8 @@ describe('cli: bad arguments exit 2 with a one-line message', () => {
     });
   }
 
-  it('no command at all prints the usage and exits 2', async () => {
-    const run = await runCli([]);
-    assert.equal(run.code, 2);
-    assert.match(run.stdout, /^usage: llm-retriever-data/);
+  it('no command at all: exit 2, one line naming the commands', async () => {
+    assertUsageError(await runCli([]), new RegExp(`no command given \\(commands: ${Object.keys(COMMANDS).join(', ')}; see llm-retriever-data --help\\)`));
   });
 
   it('bad data is not a usage error: exit 1, located', async () => {
@@ -83,22 +89,48 @@ describe('cli: bad arguments exit 2 with a one-line message', () => {
   });
 });
 
-describe('cli: --help', () => {
-  it('exits 0 and lists every argument of ARGUMENTS with its help', async () => {
-    const run = await runCli(['--help']);
-    assert.equal(run.code, 0);
-    assert.equal(run.stderr, '');
-    for (const [name, spec] of Object.entries(ARGUMENTS)) {
-      assert.match(run.stdout, new RegExp(`--${name}\\s`), name);
-      assert.ok(run.stdout.includes(spec.help), `help of ${name}`);
+describe('cli: --help and --version', () => {
+  const normalized = (text: string) => text.replaceAll(/\s+/g, ' ');
+
+  it('dump --help exits 0, prints on stdout only, and lists every option of ARGUMENTS dump takes with its help', async () => {
+    for (const argv of [['dump', '--help'], ['dump', '-h'], ['help', 'dump'], untyped('--help')]) {
+      const run = await runCli(argv);
+      assert.equal(run.code, 0, argv.join(' '));
+      assert.equal(run.stderr, '');
+      assert.match(run.stdout, /^Usage: llm-retriever-data dump \[options\]/);
+      for (const [name, spec] of optionsOf('dump')) {
+        assert.match(run.stdout, new RegExp(`--${name}\\s`), name);
+        assert.ok(normalized(run.stdout).includes(normalized(spec.help)), `help of ${name}`);
+      }
     }
   });
 
-  it('every command the usage line advertises is accepted (not "unknown command")', async () => {
+  it('plan --help lists --json; dump --help does not', async () => {
+    assert.match((await runCli(['plan', '--help'])).stdout, /--json\b/);
+    assert.doesNotMatch((await runCli(['dump', '--help'])).stdout, /--json\b/);
+  });
+
+  it('--help, -h and help: exit 0, the commands and how to get their help', async () => {
+    for (const argv of [['--help'], ['-h'], ['help']]) {
+      const run = await runCli(argv);
+      assert.equal(run.code, 0);
+      assert.equal(run.stderr, '');
+      for (const command of Object.keys(COMMANDS)) assert.match(run.stdout, new RegExp(`^  ${command} \\[options\\]`, 'm'));
+      assert.match(run.stdout, /llm-retriever-data <command> --help/);
+    }
+  });
+
+  it("--version prints package.json's version and exits 0", async () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const run = await runCli(['--version']);
+    assert.deepEqual(run, { code: 0, stdout: `${version}\n`, stderr: '' });
+  });
+
+  it('every command --help advertises is accepted (not "unknown command")', async () => {
     const run = await runCli(['--help']);
-    const advertised = /usage: llm-retriever-data <([^>]+)>/.exec(run.stdout);
-    assert.ok(advertised, 'the usage line names the commands');
-    for (const command of advertised[1]!.split('|')) {
+    const advertised = [...run.stdout.matchAll(/^  (\w+) \[options\]/gm)].map((m) => m[1]!);
+    assert.deepEqual(advertised, Object.keys(COMMANDS));
+    for (const command of advertised) {
       const result = await runCli([command, '--train_data', UNTYPED, '--query_instruction_for_retrieval', 'x', '--steps', '1']);
       assert.doesNotMatch(result.stderr, /unknown command/, `"${command}" is advertised by --help but rejected`);
     }

@@ -117,6 +117,14 @@ describe("cli: torchrun's RANK and WORLD_SIZE", () => {
     assert.equal(withEnv, ok(await runCli(dump('--steps', '8', '--rank', '0', '--world_size', '1'))));
   });
 
+  it('broken variables do not win over the flags (a garbage WORLD_SIZE used to); when they are used, the error names them', async () => {
+    const withFlags = dump('--steps', '8', '--rank', '1', '--world_size', '2');
+    assert.equal(ok(await runCli(withFlags, { RANK: 'x', WORLD_SIZE: 'garbage' })), ok(await runCli(withFlags)));
+    const run = await runCli(dump('--steps', '1'), { RANK: '0', WORLD_SIZE: 'garbage' });
+    assert.equal(run.code, 2);
+    assert.equal(run.stderr, 'llm-retriever-data: error: WORLD_SIZE: environment variable must be a non-negative integer, got "garbage"\n');
+  });
+
   it('RANK without WORLD_SIZE (or the other way round) is a usage error: exit 2', async () => {
     for (const env of [{ RANK: '1' }, { WORLD_SIZE: '2' }]) {
       const run = await runCli(dump('--steps', '1'), env);

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { from } from 'ix/asynciterable';
 import { openSavedDataset, readSavedRows } from '../../lib/arrow/savedDataset.js';
-import { toDumpRecord } from '../../lib/cli/main.js';
+import { toDumpRecord } from '../../lib/cli/commands.js';
 import type { PaddedBatch, ResumeState } from '../../lib/core/model.js';
 import { operator } from '../../lib/core/operator.js';
 import { flagEmbeddingBatches, type FlagEmbeddingOptions } from '../../lib/pipelines/flagEmbeddingIcl.js';
@@ -169,6 +169,21 @@ describe('llm-retriever-data export', () => {
     for (const rank of [0, 1]) assert.equal((await openSavedDataset(join(all, `rank_${rank}`))).rows, stepsPerEpoch);
   });
 
+  it('argument errors: no --out, --steps with --epochs (exit 2); --state_out writes the state after the last step', async () => {
+    const dir = writeTree({});
+    const noOut = await runCli(['export', ...args, '--steps', '2']);
+    assert.equal(noOut.code, 2);
+    assert.match(noOut.stderr, /out: is required/);
+    const both = await runCli(['export', ...args, '--out', dir, '--steps', '2', '--epochs', '1']);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /give --steps or --epochs, not both/);
+    const state = join(dir, 'state.json');
+    const run = await runCli(['export', ...args, '--out', join(dir, 'out'), '--steps', '4', '--state_out', state]);
+    assert.equal(run.code, 0, run.stderr);
+    const rows = await readSavedRows(await openSavedDataset(join(dir, 'out', 'rank_0')), [3]);
+    assert.deepEqual(JSON.parse(readFileSync(state, 'utf8')), JSON.parse(rows[0]!['resume'] as string));
+  });
+
   it('a rerun after kill -9 of the command continues and yields byte-identical shards', async () => {
     const exportArgs = (out: string) => [join(ROOT, 'lib/cli/bin.mjs'), 'export', ...args, '--out', out, '--world_size', '1', '--steps', '240', '--steps_per_shard', '8'];
     const whole = writeTree({});
@@ -185,7 +200,10 @@ describe('llm-retriever-data export', () => {
     assert.ok(!before.complete && before.shards.length >= 2 && before.shards.length < 30, `killed mid-run: ${before.shards.length} shards recorded`);
     const rerun = await runCli(exportArgs(dir).slice(1));
     assert.equal(rerun.code, 0, rerun.stderr);
-    assert.match(rerun.stderr, /data-00000-of-00030\.arrow kept/);
+    const summary = JSON.parse(rerun.stdout) as { ranks: Array<{ kept: number; written: number }> };
+    assert.equal(summary.ranks[0]!.kept, before.shards.length, 'the recorded shards were kept');
+    assert.equal(summary.ranks[0]!.written, 30 - before.shards.length);
+    assert.match(rerun.stderr, new RegExp(`export: 240 steps of 1 rank in .* \\(${30 - before.shards.length} shards written, ${before.shards.length} kept from an earlier run\\)`));
     assert.deepEqual(filesOf(dir), filesOf(whole));
   });
 });

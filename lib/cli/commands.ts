@@ -1,0 +1,298 @@
+/**
+ * What each command does, given its parsed arguments: the runners of the commands of args.ts, and
+ * the translation of arguments into the pipeline's options.
+ *
+ * @module
+ */
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { take, tap } from 'ix/asynciterable/operators';
+import { ConfigError } from '../core/errors.js';
+import type { PaddedBatch, PaddedTensor, ResumeState } from '../core/model.js';
+import type { ProgressSink } from '../core/progress.js';
+import type { ReportSink } from '../core/report.js';
+import { readResumeState, writeResumeState } from '../core/resume.js';
+import { formatPlanReport, planReport } from '../plan/planReport.js';
+import { flagEmbeddingBatches, type FlagEmbeddingOptions } from '../pipelines/flagEmbeddingIcl.js';
+import { exportSteps } from '../sinks/exportSteps.js';
+import { toArrowStream } from '../sinks/toArrowStream.js';
+import { listTaskFiles } from '../sources/taskFiles.js';
+import { defaultTokenizerDir, loadTokenizer } from '../tokenizers/transformers.js';
+import type { CommandName, ParsedArguments } from './args.js';
+import type { Output } from './output.js';
+import { teeReport } from './report.js';
+
+/** The environment a command sees (torchrun's `RANK` and `WORLD_SIZE`). */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** Everything a command runs with. */
+export interface RunContext {
+  /** The arguments: flags over the `--config` file. */
+  readonly args: ParsedArguments;
+  readonly env: Environment;
+  /** Where the command's output goes (stdout); wait on each write. */
+  readonly stdout: Output;
+  /** Receives every skip and drop; the summary line and `--report` are made from it. Pass it to the pipeline. */
+  readonly report: ReportSink;
+  /** Where long work shows progress (stderr), or null when progress is off. */
+  readonly progress: ProgressSink | null;
+}
+
+/**
+ * A command: does its work, writes its output to `stdout`, and resolves to a few words on what it
+ * did for the summary line (`"25 steps printed"`). Throws the library's typed errors for bad input.
+ */
+export type Runner = (context: RunContext) => Promise<string>;
+
+const envInteger = (env: Environment, name: 'RANK' | 'WORLD_SIZE'): number | undefined => {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!/^\d+$/.test(raw) || !Number.isSafeInteger(n)) throw new ConfigError(name, `environment variable must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  if (name === 'WORLD_SIZE' && n === 0) throw new ConfigError(name, 'environment variable must be at least 1, got "0"');
+  return n;
+};
+
+/**
+ * Rank and world size as torchrun sets them (`RANK`, `WORLD_SIZE`; `LOCAL_RANK` is the GPU on this
+ * machine and does not change the data), or nothing when they are absent. Errors name the variable.
+ *
+ * @example
+ * distributedFromEnv(process.env); // { rank: 3, worldSize: 8 } under torchrun --nproc_per_node 8
+ *
+ * @category constructors
+ */
+export const distributedFromEnv = (env: Environment): { rank?: number; worldSize?: number } => {
+  const rank = envInteger(env, 'RANK');
+  const worldSize = envInteger(env, 'WORLD_SIZE');
+  if ((rank === undefined) !== (worldSize === undefined)) {
+    throw new ConfigError(rank === undefined ? 'RANK' : 'WORLD_SIZE', 'environment variable is missing while the other of RANK / WORLD_SIZE is set');
+  }
+  if (rank !== undefined && rank >= worldSize!) throw new ConfigError('RANK', `environment variable must be below WORLD_SIZE (${worldSize}), got ${rank}`);
+  return rank === undefined ? {} : { rank, worldSize: worldSize! };
+};
+
+/**
+ * Rank and world size: each from its option; when neither is given, both from torchrun's variables
+ * (which must come as a pair); when only one is given, the other from its variable if set. A
+ * variable is never read for an option that is given, so a stray or broken one cannot override it.
+ */
+const distributed = (args: ParsedArguments, env: Environment): { rank?: number; worldSize?: number } => {
+  if (args.rank === undefined && args.world_size === undefined) return distributedFromEnv(env);
+  return {
+    rank: args.rank ?? envInteger(env, 'RANK'),
+    worldSize: args.world_size ?? envInteger(env, 'WORLD_SIZE'),
+  };
+};
+
+/**
+ * The pipeline options an argument list means, with the reference's defaults; rank and world size
+ * from the arguments, else from torchrun's environment, else 0 and 1.
+ *
+ * @category constructors
+ */
+export const optionsFromArguments = (args: ParsedArguments, tokenizer: FlagEmbeddingOptions['tokenizer'], env: Environment = {}): FlagEmbeddingOptions => {
+  if (args.train_data === undefined) throw new ConfigError('train_data', 'is required');
+  if (args.same_dataset_within_batch === false) {
+    throw new ConfigError('same_dataset_within_batch', 'must be true: this library builds same-task batches (the ICL dataset path)');
+  }
+  const { rank, worldSize } = distributed(args, env);
+  return {
+    trainData: args.train_data,
+    tokenizer,
+    seed: args.seed ?? '42',
+    perDeviceTrainBatchSize: args.per_device_train_batch_size ?? 8,
+    worldSize: worldSize ?? 1,
+    rank: rank ?? 0,
+    trainGroupSize: args.train_group_size ?? 8,
+    queryMaxLen: args.query_max_len ?? 32,
+    passageMaxLen: args.passage_max_len ?? 128,
+    padToMultipleOf: args.pad_to_multiple_of ?? null,
+    maxExampleNumPerDataset: args.max_example_num_per_dataset ?? 100_000_000,
+    queryInstructionForRetrieval: args.query_instruction_for_retrieval ?? null,
+    queryInstructionFormat: args.query_instruction_format ?? '{}{}',
+    passageInstructionForRetrieval: args.passage_instruction_for_retrieval ?? null,
+    passageInstructionFormat: args.passage_instruction_format ?? '{}{}',
+    knowledgeDistillation: args.knowledge_distillation ?? false,
+    shuffleRatio: args.shuffle_ratio ?? 0,
+    smallThreshold: args.small_threshold ?? 0,
+    dropThreshold: args.drop_threshold ?? 0,
+    exampleQueryMaxLen: args.example_query_max_len ?? 64,
+    examplePassageMaxLen: args.example_passage_max_len ?? 96,
+    retrievalUseExamples: args.retrieval_use_examples ?? true,
+    iclSuffixStr: args.icl_suffix_str ?? '\nResponse:',
+    subBatchSize: args.sub_batch_size ?? null,
+    ...(args.index_cache === undefined ? {} : { indexCacheDir: args.index_cache === 'none' ? null : args.index_cache }),
+    ...(args.bad_records === undefined ? {} : { badRecords: args.bad_records }),
+    ...(args.prefetch === undefined ? {} : { prefetch: args.prefetch }),
+    ...(args.workers === undefined ? {} : { workers: args.workers }),
+    ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
+  };
+};
+
+/**
+ * One step as the reference oracle prints it: `epoch`, `example_indices` (global record indices in
+ * the reference's concatenation order), `queries_text`, `passages_text`, `teacher_scores`,
+ * `no_in_batch_neg`, `q_ids`, `q_mask`, `p_ids`, `p_mask` (lists of tensors with `sub_batch_size`).
+ *
+ * @category sinks
+ */
+export const toDumpRecord = (batch: PaddedBatch) => {
+  const { padded } = batch;
+  const ids = (t: PaddedTensor) => t.inputIds;
+  const mask = (t: PaddedTensor) => t.attentionMask;
+  const tensors =
+    padded.kind === 'whole'
+      ? { q_ids: ids(padded.queries), q_mask: mask(padded.queries), p_ids: ids(padded.passages), p_mask: mask(padded.passages) }
+      : { q_ids: padded.queries.map(ids), q_mask: padded.queries.map(mask), p_ids: padded.passages.map(ids), p_mask: padded.passages.map(mask) };
+  return {
+    epoch: batch.epoch,
+    example_indices: batch.indices.map((i) => batch.task.offset + i),
+    queries_text: batch.queries,
+    passages_text: batch.passages,
+    teacher_scores: batch.teacherScores,
+    no_in_batch_neg: batch.noInBatchNeg,
+    ...tensors,
+  };
+};
+
+/** Loads the tokenizer an argument list names, set up as FlagEmbedding's ICL runner does. */
+export const tokenizerFromArguments = (args: ParsedArguments) =>
+  loadTokenizer(args.tokenizer ?? defaultTokenizerDir(), {
+    additionalSpecialTokens: args.additional_special_tokens ?? [],
+    addEosToken: true,
+    backend: args.tokenizer_backend ?? 'js',
+  });
+
+/**
+ * Progress of the index pass (one read of every changed task file), shown by bytes of the files
+ * indexed so far, from the pipeline's `fileIndexed` events: pass `report` to the pipeline, and call
+ * `end` when the first result arrives (files read from the cache pass in a moment).
+ */
+const indexingProgress = async (trainData: ReadonlyArray<string>, progress: ProgressSink | null): Promise<{ readonly report: ReportSink; readonly end: () => void }> => {
+  if (progress === null) return { report: { add: () => undefined }, end: () => undefined };
+  const files = await listTaskFiles(trainData); // no report here: the pipeline reports what it skips
+  const sizes = new Map(await Promise.all(files.map(async ({ file }) => [file, await stat(file).then((s) => s.size, () => 0)] as const)));
+  const total = [...sizes.values()].reduce((a, b) => a + b, 0);
+  const task = progress.start('indexing task files', { total, unit: 'bytes' });
+  const current = (i: number) => `${i} of ${files.length} files${i < files.length ? `, now ${basename(files[i]!.file)}` : ''}`;
+  task.update(0, current(0));
+  let indexed = 0;
+  let done = 0;
+  return {
+    report: {
+      add: (event) => {
+        if (event.kind !== 'fileIndexed') return;
+        indexed += 1;
+        done += sizes.get(event.file) ?? 0;
+        task.update(done, current(indexed));
+        if (indexed >= files.length) task.end();
+      },
+    },
+    end: task.end,
+  };
+};
+
+const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
+
+const dump: Runner = async ({ args, env, stdout, report, progress }) => {
+  const resumeFrom: ResumeState | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
+  const tokenizer = await tokenizerFromArguments(args);
+  const options = optionsFromArguments(args, tokenizer, env);
+  const indexing = await indexingProgress(options.trainData, progress);
+  // Without --steps: to the end of the epoch the run is in.
+  const batches = flagEmbeddingBatches({
+    ...options,
+    report: teeReport(report, indexing.report),
+    resumeFrom,
+    ...(args.steps === undefined ? { epochs: (resumeFrom?.epoch ?? 0) + 1 } : {}),
+  });
+  let last: ResumeState | null = resumeFrom;
+  let printed = 0;
+  const steps = (args.steps === undefined ? batches : batches.pipe(take(args.steps))).pipe(
+    tap(() => indexing.end()),
+    tap((batch) => void (last = batch.resume)),
+  );
+  try {
+    // A failed write (the reader went away) leaves the loop, which closes the pipeline (its return():
+    // worker threads terminated, files closed).
+    if (args.format === 'arrow') {
+      const stream = steps.pipe(
+        tap(() => void (printed += 1)),
+        toArrowStream({ subBatchSize: options.subBatchSize ?? null, withText: args.with_text ?? false }),
+      );
+      for await (const bytes of stream) await stdout.write(bytes);
+    } else {
+      for await (const batch of steps) {
+        await stdout.write(`${JSON.stringify(toDumpRecord(batch))}\n`);
+        printed += 1;
+      }
+    }
+  } finally {
+    indexing.end();
+  }
+  if (args.state_out !== undefined) {
+    if (last === null) throw new ConfigError('state_out', 'no step was printed, so there is no state to save (give --steps ≥ 1)');
+    await writeResumeState(args.state_out, last);
+  }
+  return `${plural(printed, 'step')} printed`;
+};
+
+const plan: Runner = async ({ args, env, stdout, report, progress }) => {
+  // The plan needs no tokenizer: a placeholder that fails loudly if anything asks it for ids.
+  const options = optionsFromArguments(args, undefined as unknown as FlagEmbeddingOptions['tokenizer'], env);
+  const indexing = await indexingProgress(options.trainData, progress);
+  const result = await planReport(options.trainData, { ...options, report: teeReport(report, indexing.report) }).finally(indexing.end);
+  // The plan's incomplete last batches, as dump reports them when it plans an epoch (the same every epoch).
+  for (const task of result.tasks) if (task.droppedPerEpoch > 0) report.add({ kind: 'tailDropped', epoch: 0, task: task.name, records: task.droppedPerEpoch });
+  await stdout.write(args.json === true ? `${JSON.stringify(result)}\n` : `${formatPlanReport(result)}\n`);
+  return `${plural(result.tasks.length, 'task')}, ${plural(result.stepsPerEpoch, 'step')} per epoch`;
+};
+
+const exportRun: Runner = async ({ args, env, stdout, report, progress }) => {
+  if (args.out === undefined) throw new ConfigError('out', 'is required (the folder to write)');
+  if (args.steps !== undefined && args.epochs !== undefined) throw new ConfigError('epochs', 'give --steps or --epochs, not both');
+  const resumeFrom: ResumeState | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
+  const tokenizer = await tokenizerFromArguments(args);
+  const options = optionsFromArguments(args, tokenizer, env);
+  const worldSize = options.worldSize ?? 1;
+  let steps = args.steps;
+  if (steps === undefined) {
+    // Whole epochs from the epoch the run is in (default: its rest), counted by the plan (an epoch's steps never change).
+    const { stepsPerEpoch } = await planReport(options.trainData, options);
+    steps = ((resumeFrom?.epoch ?? 0) + (args.epochs ?? 1)) * stepsPerEpoch - (resumeFrom?.globalStep ?? 0);
+  }
+  const ranks = args.all_ranks === true ? Array.from({ length: worldSize }, (_, r) => r) : [options.rank ?? 0];
+  const task = progress?.start(`exporting to ${args.out}`, { total: steps * ranks.length, unit: 'steps' });
+  let done = 0;
+  try {
+    const summary = await exportSteps({
+      out: args.out,
+      ranks,
+      worldSize,
+      steps,
+      ...(args.steps_per_shard === undefined ? {} : { stepsPerShard: args.steps_per_shard }),
+      resumeFrom,
+      subBatchSize: options.subBatchSize ?? null,
+      withText: args.with_text ?? false,
+      batches: (rank, from) => flagEmbeddingBatches({ ...options, report, rank, resumeFrom: from }),
+      onShard: (e) => task?.update((done += e.rows), `rank ${e.rank}, ${e.file} ${e.status}`),
+    });
+    task?.end();
+    if (args.state_out !== undefined) {
+      // The state after the last step is the same on every rank.
+      const last = summary.ranks[0]?.resume ?? resumeFrom;
+      if (last === null) throw new ConfigError('state_out', 'no step was exported, so there is no state to save (give --steps ≥ 1)');
+      await writeResumeState(args.state_out, last);
+    }
+    await stdout.write(`${JSON.stringify(summary)}\n`);
+    const written = summary.ranks.reduce((n, r) => n + r.written, 0);
+    const kept = summary.ranks.reduce((n, r) => n + r.kept, 0);
+    return `${plural(steps, 'step')} of ${plural(ranks.length, 'rank')} in ${args.out} (${plural(written, 'shard')} written${kept > 0 ? `, ${kept} kept from an earlier run` : ''})`;
+  } finally {
+    task?.end();
+  }
+};
+
+/** The runner of every command of args.ts's `COMMANDS` (the type requires one for each). */
+export const RUNNERS: { readonly [C in CommandName]: Runner } = { dump, plan, export: exportRun };
