@@ -239,6 +239,8 @@ const exportRank = async (options: ExportStepsOptions, rank: number, settings: {
   const shards = [...kept];
   const save = (complete: boolean) => atomicWriteFile(manifestPath, `${JSON.stringify({ format: 'llm-retriever-data export', version: 1, run, shards, complete } satisfies ExportManifest, null, 2)}\n`);
   if (kept.length < count) {
+    // Only a complete folder has state.json (a repair of a finished export takes it away until done).
+    await rm(join(dir, 'state.json'), { force: true });
     await save(false);
     const resume = kept.length > 0 ? kept[kept.length - 1]!.resume_after : start;
     const iterator = options.batches(rank, resume)[Symbol.asyncIterator]();

@@ -138,6 +138,15 @@ describe('exportSteps', () => {
     const bytes = readFileSync(shard);
     bytes[bytes.length - 20] = bytes[bytes.length - 20]! ^ 0xff;
     writeFileSync(shard, bytes);
+    // A repair that fails half-way leaves no state.json: only a complete folder has one.
+    const failing = () =>
+      from([] as PaddedBatch[]).pipe(
+        operator<PaddedBatch, PaddedBatch>(async function* () {
+          throw new Error('disk full');
+        }),
+      );
+    await assert.rejects(exportSteps(options(dir, { ranks: [0], batches: failing })), /disk full/);
+    assert.ok(!existsSync(join(dir, 'rank_0', 'state.json')), 'no state.json while a shard is missing');
     const events: string[] = [];
     await exportSteps(options(dir, { ranks: [0], onShard: (e) => events.push(`${e.shard}:${e.status}`) }));
     assert.deepEqual(events, ['0:kept', '1:kept', '2:kept', '3:written', '4:written']);
