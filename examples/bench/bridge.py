@@ -24,7 +24,7 @@ from llm_retriever_data import FlagEmbeddingBatches, find_command, read_export, 
 
 def json_lines(args):
     # As the README showed it before the Arrow stream: one JSON object per step, decoded, then tensors.
-    proc = subprocess.Popen([*find_command(), "dump", *args], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([*find_command(), "dump", *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     for line in proc.stdout:
         step = json.loads(line)
         yield {"query": {"input_ids": torch.tensor(step["q_ids"]), "attention_mask": torch.tensor(step["q_mask"])},

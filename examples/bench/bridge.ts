@@ -112,15 +112,21 @@ const summary = Object.fromEntries(
     { steady_per_s: median(ms.map((m) => m.steady_per_s ?? 0)), e2e_per_s: median(ms.map((m) => m.e2e_per_s)), first_s: median(ms.map((m) => m.first_s)), rounds: ms.map((m) => Number((m.steady_per_s ?? 0).toFixed(1))) },
   ]),
 );
-const get = (name: string) => summary[name] as { steady_per_s: number; e2e_per_s: number } | undefined;
-const ratio = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? null : Number((a / b).toFixed(2)));
+// Ratios paired by round (both measured in the same round, so under the same load), then the median.
+const ratio = (a: string, b: string, measure: 'steady_per_s' | 'e2e_per_s') => {
+  const xs = results[a];
+  const ys = results[b];
+  if (xs === undefined || ys === undefined) return null;
+  return Number(median(xs.map((x, i) => (x[measure] ?? 0) / (ys[i]![measure] ?? 1))).toFixed(2));
+};
 const goals = {
-  arrow_vs_in_process_steady: ratio(get('Arrow stream (js)')?.steady_per_s, get('in-process (js)')?.steady_per_s),
-  arrow_vs_in_process_e2e: ratio(get('Arrow stream (js)')?.e2e_per_s, get('in-process (js)')?.e2e_per_s),
-  arrow_vs_reference_e2e: ratio(get('Arrow stream (js)')?.e2e_per_s, get('reference (Python, in-process)')?.e2e_per_s),
-  arrow_vs_reference_steady: ratio(get('Arrow stream (js)')?.steady_per_s, get('reference (Python, in-process)')?.steady_per_s),
-  arrow_vs_json_steady: ratio(get('Arrow stream (js)')?.steady_per_s, get('JSON lines (js)')?.steady_per_s),
-  native_arrow_vs_in_process_steady: ratio(get('Arrow stream (native)')?.steady_per_s, get('in-process (native)')?.steady_per_s),
+  arrow_vs_in_process_steady: ratio('Arrow stream (js)', 'in-process (js)', 'steady_per_s'),
+  arrow_vs_in_process_e2e: ratio('Arrow stream (js)', 'in-process (js)', 'e2e_per_s'),
+  arrow_vs_reference_e2e: ratio('Arrow stream (js)', 'reference (Python, in-process)', 'e2e_per_s'),
+  arrow_vs_reference_steady: ratio('Arrow stream (js)', 'reference (Python, in-process)', 'steady_per_s'),
+  arrow_vs_json_steady: ratio('Arrow stream (js)', 'JSON lines (js)', 'steady_per_s'),
+  native_arrow_vs_in_process_steady: ratio('Arrow stream (native)', 'in-process (native)', 'steady_per_s'),
+  native_arrow_vs_reference_e2e: ratio('Arrow stream (native)', 'reference (Python, in-process)', 'e2e_per_s'),
 };
 
 console.log(`bench:bridge: ${steps} steps, ${rounds} rounds (medians), bge-en-icl settings, corpus ${note}`);
@@ -128,4 +134,5 @@ console.log(`export written at ${exportWritePerS.toFixed(1)} steps/s (the export
 console.log('| path | batches/s, first to last | batches/s, end to end | first batch after (s) | steady per round |');
 console.log('|---|---|---|---|---|');
 for (const [name, s] of Object.entries(summary)) console.log(`| ${name} | ${s.steady_per_s.toFixed(1)} | ${s.e2e_per_s.toFixed(1)} | ${s.first_s.toFixed(2)} | ${s.rounds.join(', ')} |`);
+console.log('ratios (median over rounds of the ratio within a round):', Object.entries(goals).map(([k, v]) => `${k} ${v}`).join(', '));
 console.log(JSON.stringify({ steps, rounds, export_write_per_s: exportWritePerS, ...goals, summary, corpus: note }));
