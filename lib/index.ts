@@ -19,8 +19,11 @@ export {
   dataFingerprint,
   decodeResumeState,
   initialResumeState,
+  legacyDataFingerprint,
   readResumeState,
+  resumePlan,
   writeResumeState,
+  type RunFingerprints,
 } from './core/resume.js';
 
 export {
@@ -81,7 +84,7 @@ export {
   type PlanTask,
   type PlannedBatch,
 } from './plan/epochPlan.js';
-export { applyChunkOrder, codePointLength, drawBatch, type BatchDraws, type BatchShape, type RecordDraw, type RecordShape } from './plan/batchDraws.js';
+export { applyChunkOrder, codePointLength, drawBatch, drawSliceKeyed, keyedDrawSeed, type BatchDraws, type BatchShape, type RecordDraw, type RecordShape } from './plan/batchDraws.js';
 
 export { failOnIssues } from './stages/failOnIssues.js';
 export { collectIssues } from './stages/collectIssues.js';
@@ -92,12 +95,26 @@ export { shardByRank, sliceForRank, type ShardOptions } from './stages/shardByRa
 export { readRecords } from './stages/readRecords.js';
 export { prefetch } from './stages/prefetch.js';
 export { sampleGroup, groupSizeOf, usesIcl, type SampleGroupOptions } from './stages/sampleGroup.js';
+export { maskFalseNegatives, type FalseNegativeScope, type MaskFalseNegativesOptions } from './stages/maskFalseNegatives.js';
+export { falseNegativeRows, maskGroupsOf, type MaskGroup } from './plan/falseNegatives.js';
 export { formatPrompt, getQueryPrompt, instructionOf, type FormatPromptOptions } from './stages/formatPrompt.js';
-export { augmentIcl, buildExamplePrefixes, type AugmentIclOptions } from './stages/augmentIcl.js';
-export { tokenize, withSpecialTokens, type TokenizeOptions } from './stages/tokenize.js';
+export { augmentIcl, augmentIclWithDetail, buildExamplePrefixes, type AugmentIclOptions, type IclDetail } from './stages/augmentIcl.js';
+export { tokenize, tokenizeWithDetail, withSpecialTokens, type TokenizeDetail, type TokenizeOptions } from './stages/tokenize.js';
 export { pad, padRows, type PadOptions } from './stages/pad.js';
 
 export { flagEmbeddingBatches, flagEmbeddingBatchesFromRecords, flagEmbeddingStages, type FlagEmbeddingOptions } from './pipelines/flagEmbeddingIcl.js';
+export {
+  dataStats,
+  statsAccumulator,
+  type BatchDetail,
+  type DataStats,
+  type DataStatsOptions,
+  type Distribution,
+  type StatsAccumulatorOptions,
+  type TaskStats,
+} from './stats/dataStats.js';
+export { formatStats } from './stats/formatStats.js';
+export { statsHtml } from './stats/statsHtml.js';
 export {
   STEP_TABLE_METADATA_KEY,
   STEP_TABLE_VERSION,

@@ -3,7 +3,7 @@
  * single-pass tokenizer floor, and against FlagEmbedding's own code when its oracle venv is there.
  * Prints one JSON line.
  *
- *   npm run bench -- [dump arguments] [--steps 50] [--workers N] [--tokenizer_backend js|native] [--repeats 3]
+ *   npm run bench -- [dump arguments] [--steps 50] [--workers N] [--tokenizer_backend js|native|transformers] [--repeats 3]
  *
  * Without --train_data it builds the corpus: ../shared/fixtures (or, without ../shared, this
  * project's examples/data) repeated to 2,500 records per file, two words swapped per text in each copy.
@@ -16,7 +16,7 @@ import type { PaddedBatch, TaskFile } from '../../lib/core/model.js';
 import { flagEmbeddingStages } from '../../lib/pipelines/flagEmbeddingIcl.js';
 import { indexTaskFiles } from '../../lib/sources/indexTaskFiles.js';
 import { createRequire } from 'node:module';
-import { PreTrainedTokenizer } from '@huggingface/transformers';
+import { Tokenizer } from '@huggingface/tokenizers';
 import { defaultTokenizerDir, loadTokenizer, readTokenizerFolder, tokenizerSetup } from '../../lib/tokenizers/transformers.js';
 import { benchmarkCorpus, runReference, workloadArguments } from './workload.js';
 
@@ -51,19 +51,27 @@ const files: TaskFile[] = await toArray(indexTaskFiles(options.trainData, option
 const load_s = seconds(t0);
 
 // The floors: every final text encoded exactly once, one call per step. `floor` is the issue's
-// definition, the backend itself (transformers.js's `encode`, or Rust's `encodeBatch`) on whole
-// texts; `floor_port` is this library's encoder (word by word, with its word cache) on whole texts.
+// definition, the backend itself (@huggingface/tokenizers' or transformers.js's `encode`, or Rust's
+// `encodeBatch`) on whole texts; `floor_port` is this library's encoder (word by word, with its word
+// cache) on whole texts.
 const files0 = await readTokenizerFolder(args.tokenizer ?? defaultTokenizerDir());
 const setup = tokenizerSetup(files0, { additionalSpecialTokens: args.additional_special_tokens ?? [] });
-const backend = (args.tokenizer_backend ?? 'js') as 'js' | 'native';
+const backend = args.tokenizer_backend ?? 'js';
 const rawEncoder = async (): Promise<(texts: string[]) => Promise<unknown>> => {
   if (backend === 'native') {
     const native = createRequire(import.meta.url)('@anush008/tokenizers') as typeof import('@anush008/tokenizers');
     const tok = native.Tokenizer.fromString(JSON.stringify(setup.json));
     return (texts) => tok.encodeBatch(texts, { addSpecialTokens: false }).then((es) => es.map((e) => e.getIds()));
   }
-  const tok = new PreTrainedTokenizer(setup.json, { bos_token: setup.bosToken, eos_token: setup.eosToken, unk_token: setup.unkToken, pad_token: setup.padToken ?? setup.unkToken });
-  return async (texts) => texts.map((t) => tok.encode(t, { add_special_tokens: false }));
+  const config = { bos_token: setup.bosToken, eos_token: setup.eosToken, unk_token: setup.unkToken, pad_token: setup.padToken ?? setup.unkToken };
+  if (backend === 'transformers') {
+    const specifier = '@huggingface/transformers';
+    type Tjs = { PreTrainedTokenizer: new (json: object, config: object) => { encode(text: string, options: object): number[] } };
+    const tok = new ((await import(specifier)) as Tjs).PreTrainedTokenizer(setup.json, config);
+    return async (texts) => texts.map((t) => tok.encode(t, { add_special_tokens: false }));
+  }
+  const tok = new Tokenizer(setup.json, config) as { encode(text: string, options: object): { ids: number[] } };
+  return async (texts) => texts.map((t) => tok.encode(t, { add_special_tokens: false }).ids);
 };
 const portEncoder = async (): Promise<(texts: string[]) => Promise<unknown>> => {
   const port = await loadTokenizer(args.tokenizer ?? defaultTokenizerDir(), { additionalSpecialTokens: args.additional_special_tokens ?? [], backend, segmentCacheChars: 0 });

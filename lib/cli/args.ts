@@ -20,7 +20,7 @@ export const COMMANDS = {
   dump: {
     summary: "print every step's batch as one JSON line (the reference oracle's fields)",
     description:
-      "Prints one JSON object per step for this rank: epoch, example_indices, queries_text, passages_text, teacher_scores, no_in_batch_neg, q_ids, q_mask, p_ids, p_mask. Without --steps, to the end of the current epoch.",
+      "Prints one JSON object per step for this rank: epoch, example_indices, queries_text, passages_text, teacher_scores, no_in_batch_neg, q_ids, q_mask, p_ids, p_mask (and false_negative_mask with --false_negative_scope local or global). Without --steps, to the end of the current epoch.",
   },
   export: {
     summary: 'write steps of this rank (or --all_ranks) to --out as a Hugging Face dataset, resumably',
@@ -32,13 +32,18 @@ export const COMMANDS = {
     description:
       "Prints what a dump with the same options would do, from the task files' indexes (no tokenizer, no texts). It takes every dump option, so that a dump command line with plan in place of dump prints that run's plan; options that do not change the plan (tokenizer, budgets, --steps, state files, workers) are accepted and not used.",
   },
+  stats: {
+    summary: 'report per task: token lengths and what the budgets cut, in-context examples, padding waste, duplicates, the batch_size a token budget fits',
+    description:
+      "Builds every rank's batches of the first epoch (or of the first --steps steps) as dump would, and prints per task: token lengths (p50/p95/max) of formatted queries and passages before any cut, the shares cut at query_max_len and passage_max_len, in-context examples drawn, kept, dropped by the budget and truncated, padding waste, records whose negatives hold one of their positives, duplicate queries, and with --token_budget the largest per-file batch_size that fits. --json prints it as JSON; --html FILE also writes one self-contained page with a histogram per task.",
+  },
 } as const satisfies Record<string, { readonly summary: string; readonly description: string }>;
 
 /** A command's name. */
 export type CommandName = keyof typeof COMMANDS;
 
 /** The commands that run the data pipeline: each takes every FlagEmbedding argument and the run options. */
-export const PIPELINE = ['dump', 'plan', 'export'] as const satisfies ReadonlyArray<CommandName>;
+export const PIPELINE = ['dump', 'plan', 'stats', 'export'] as const satisfies ReadonlyArray<CommandName>;
 /** Every command. */
 const EVERY = Object.keys(COMMANDS) as ReadonlyArray<CommandName>;
 
@@ -117,7 +122,7 @@ export const ARGUMENTS = {
   tokenizer: { kind: 'path', value: 'DIR', commands: PIPELINE, help: 'a Hugging Face tokenizer folder (default: the shipped Mistral-7B tokenizer)' },
   world_size: { kind: 'int', commands: PIPELINE, help: 'number of ranks (default: $WORLD_SIZE, else 1)' },
   rank: { kind: 'int', commands: PIPELINE, help: "this process's rank (default: $RANK, else 0)" },
-  steps: { kind: 'int', commands: PIPELINE, help: 'dump, export: steps to print or export (default: to the end of the current epoch)' },
+  steps: { kind: 'int', commands: PIPELINE, help: 'dump: steps to print; export: steps to export (default for both: to the end of the current epoch); stats: steps to read (default: the first epoch)' },
   state_out: { kind: 'path', value: 'FILE', commands: PIPELINE, help: 'dump: write the resume state after the last printed step here (atomically)' },
   resume_from: { kind: 'path', value: 'FILE', commands: PIPELINE, help: 'dump, export: continue from this resume state; the first step is the one after it' },
   index_cache: { kind: 'path', value: 'DIR|none', commands: PIPELINE, help: "where task-file indexes are cached (default ~/.cache/llm-retriever-data; 'none': no cache)" },
@@ -127,11 +132,19 @@ export const ARGUMENTS = {
   workers: { kind: 'int', commands: PIPELINE, help: 'worker threads for texts and tokens (default 0: all in the main thread; output is the same)' },
   tokenizer_backend: {
     kind: 'choice',
-    choices: ['js', 'native'],
+    choices: ['js', 'native', 'transformers'],
     commands: PIPELINE,
-    help: "'js' (default: transformers.js) or 'native' (HF's Rust tokenizers, optional package @anush008/tokenizers); same output",
+    help: "'js' (default: @huggingface/tokenizers), 'native' (HF's Rust tokenizers, optional package @anush008/tokenizers) or 'transformers' (transformers.js, optional peer @huggingface/transformers); same output",
   },
-  json: { kind: 'bool', commands: ['plan'], help: 'print JSON instead of text' },
+  json: { kind: 'bool', commands: ['plan', 'stats'], help: 'print JSON instead of text' },
+  false_negative_scope: {
+    kind: 'choice',
+    choices: ['none', 'local', 'global'],
+    commands: PIPELINE,
+    help: "dump: add false_negative_mask: per query, a boolean row over this rank's passages ('local') or the whole global batch's in rank order ('global'); true = not a negative for it (default none: the reference's lines)",
+  },
+  token_budget: { kind: 'int', min: 1, commands: ['stats'], value: 'N', help: 'tokens per device: report the largest per-file batch_size whose padded queries and passages fit' },
+  html: { kind: 'path', value: 'FILE', commands: ['stats'], help: 'also write the report as one self-contained HTML page (a histogram per task; no script, no network)' },
   format: {
     kind: 'choice',
     choices: ['json', 'arrow'],

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { stat } from 'node:fs/promises';
+import { rename, stat, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { take, tap } from 'ix/asynciterable/operators';
 import { ConfigError } from '../core/errors.js';
-import type { PaddedBatch, PaddedTensor, ResumeState } from '../core/model.js';
+import type { PaddedBatch, PaddedTensor, ResumeState, ResumeStateV1 } from '../core/model.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { ReportSink } from '../core/report.js';
 import { readResumeState, writeResumeState } from '../core/resume.js';
@@ -17,6 +17,9 @@ import { flagEmbeddingBatches, type FlagEmbeddingOptions } from '../pipelines/fl
 import { exportSteps } from '../sinks/exportSteps.js';
 import { toArrowStream } from '../sinks/toArrowStream.js';
 import { listTaskFiles } from '../sources/taskFiles.js';
+import { dataStats } from '../stats/dataStats.js';
+import { formatStats } from '../stats/formatStats.js';
+import { statsHtml } from '../stats/statsHtml.js';
 import { defaultTokenizerDir, loadTokenizer } from '../tokenizers/transformers.js';
 import type { CommandName, ParsedArguments } from './args.js';
 import type { Output } from './output.js';
@@ -127,13 +130,15 @@ export const optionsFromArguments = (args: ParsedArguments, tokenizer: FlagEmbed
     ...(args.prefetch === undefined ? {} : { prefetch: args.prefetch }),
     ...(args.workers === undefined ? {} : { workers: args.workers }),
     ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
+    ...(args.false_negative_scope === undefined ? {} : { falseNegativeScope: args.false_negative_scope }),
   };
 };
 
 /**
  * One step as the reference oracle prints it: `epoch`, `example_indices` (global record indices in
  * the reference's concatenation order), `queries_text`, `passages_text`, `teacher_scores`,
- * `no_in_batch_neg`, `q_ids`, `q_mask`, `p_ids`, `p_mask` (lists of tensors with `sub_batch_size`).
+ * `no_in_batch_neg`, `q_ids`, `q_mask`, `p_ids`, `p_mask` (lists of tensors with `sub_batch_size`);
+ * and `false_negative_mask` (one boolean row per query) when the batch carries one.
  *
  * @category sinks
  */
@@ -153,6 +158,8 @@ export const toDumpRecord = (batch: PaddedBatch) => {
     teacher_scores: batch.teacherScores,
     no_in_batch_neg: batch.noInBatchNeg,
     ...tensors,
+    // Only when asked for (--false_negative_scope): without it the line is the reference oracle's, field for field.
+    ...(batch.falseNegativeMask === undefined ? {} : { false_negative_mask: batch.falseNegativeMask }),
   };
 };
 
@@ -196,7 +203,7 @@ const indexingProgress = async (trainData: ReadonlyArray<string>, progress: Prog
 const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
 const dump: Runner = async ({ args, env, stdout, report, progress }) => {
-  const resumeFrom: ResumeState | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
+  const resumeFrom: ResumeState | ResumeStateV1 | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
   const tokenizer = await tokenizerFromArguments(args);
   const options = optionsFromArguments(args, tokenizer, env);
   const indexing = await indexingProgress(options.trainData, progress);
@@ -207,7 +214,7 @@ const dump: Runner = async ({ args, env, stdout, report, progress }) => {
     resumeFrom,
     ...(args.steps === undefined ? { epochs: (resumeFrom?.epoch ?? 0) + 1 } : {}),
   });
-  let last: ResumeState | null = resumeFrom;
+  let last: ResumeState | ResumeStateV1 | null = resumeFrom;
   let printed = 0;
   const steps = (args.steps === undefined ? batches : batches.pipe(take(args.steps))).pipe(
     tap(() => indexing.end()),
@@ -219,7 +226,7 @@ const dump: Runner = async ({ args, env, stdout, report, progress }) => {
     if (args.format === 'arrow') {
       const stream = steps.pipe(
         tap(() => void (printed += 1)),
-        toArrowStream({ subBatchSize: options.subBatchSize ?? null, withText: args.with_text ?? false }),
+        toArrowStream({ subBatchSize: options.subBatchSize ?? null, withText: args.with_text ?? false, falseNegativeMask: (options.falseNegativeScope ?? 'none') !== 'none' }),
       );
       for await (const bytes of stream) await stdout.write(bytes);
     } else {
@@ -249,10 +256,32 @@ const plan: Runner = async ({ args, env, stdout, report, progress }) => {
   return `${plural(result.tasks.length, 'task')}, ${plural(result.stepsPerEpoch, 'step')} per epoch`;
 };
 
+const stats: Runner = async ({ args, env, stdout, report, progress }) => {
+  const tokenizer = await tokenizerFromArguments(args);
+  const options = optionsFromArguments(args, tokenizer, env);
+  const indexing = await indexingProgress(options.trainData, progress);
+  const result = await dataStats({
+    ...options,
+    report: teeReport(report, indexing.report),
+    ...(args.steps === undefined ? {} : { steps: args.steps }),
+    ...(args.token_budget === undefined ? {} : { tokenBudget: args.token_budget }),
+  }).finally(indexing.end);
+  if (args.html !== undefined) await writeFileAtomically(args.html, statsHtml(result));
+  await stdout.write(args.json === true ? `${JSON.stringify(result)}\n` : `${formatStats(result)}\n`);
+  return `${plural(result.steps, 'step')} read, ${plural(result.tasks.length, 'task')}${args.html === undefined ? '' : `, ${args.html} written`}`;
+};
+
+/** Writes a file through a temporary one and a rename, so that a reader never sees half of it. */
+const writeFileAtomically = async (file: string, text: string): Promise<void> => {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
+};
+
 const exportRun: Runner = async ({ args, env, stdout, report, progress }) => {
   if (args.out === undefined) throw new ConfigError('out', 'is required (the folder to write)');
   if (args.steps !== undefined && args.epochs !== undefined) throw new ConfigError('epochs', 'give --steps or --epochs, not both');
-  const resumeFrom: ResumeState | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
+  const resumeFrom: ResumeState | ResumeStateV1 | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
   const tokenizer = await tokenizerFromArguments(args);
   const options = optionsFromArguments(args, tokenizer, env);
   const worldSize = options.worldSize ?? 1;
@@ -275,6 +304,7 @@ const exportRun: Runner = async ({ args, env, stdout, report, progress }) => {
       resumeFrom,
       subBatchSize: options.subBatchSize ?? null,
       withText: args.with_text ?? false,
+      falseNegativeMask: (options.falseNegativeScope ?? 'none') !== 'none',
       batches: (rank, from) => flagEmbeddingBatches({ ...options, report, rank, resumeFrom: from }),
       onShard: (e) => task?.update((done += e.rows), `rank ${e.rank}, ${e.file} ${e.status}`),
     });
@@ -295,4 +325,4 @@ const exportRun: Runner = async ({ args, env, stdout, report, progress }) => {
 };
 
 /** The runner of every command of args.ts's `COMMANDS` (the type requires one for each). */
-export const RUNNERS: { readonly [C in CommandName]: Runner } = { dump, plan, export: exportRun };
+export const RUNNERS: { readonly [C in CommandName]: Runner } = { dump, plan, stats, export: exportRun };

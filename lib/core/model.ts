@@ -159,7 +159,10 @@ export interface Task {
   readonly files: ReadonlyArray<string>;
   /** Global index of the first record in the reference's concatenation of all tasks. */
   readonly offset: number;
-  /** Per-device batch size. */
+  /**
+   * Per-device batch size, as the options give it. After an elastic resume (another world size) a
+   * rank's slice is the resumed plan's global batch size divided by the new world size instead.
+   */
   readonly batchSize: number;
   readonly noInBatchNeg: boolean;
   /** The records' common `type`, if they have one. */
@@ -186,16 +189,55 @@ export interface StepPosition {
 }
 
 /**
+ * How a run's plan cuts global batches: the world size and per-device batch size it was made with,
+ * and each task's global batch size. A resume state carries it unchanged, also through elastic
+ * resumes (another world size with the same global batch size), so that the plan, and with it every
+ * global batch, stays the original run's.
+ *
+ * @category models
+ */
+export interface ResumePlan {
+  /** The world size the plan was made with (the reference's per-rank random streams follow it). */
+  readonly worldSize: number;
+  /** `per_device_train_batch_size` of the run that made the plan (null when the stages were not told). */
+  readonly perDeviceTrainBatchSize: number | null;
+  /** Each task's global batch size (records per step, all ranks together), in task order. */
+  readonly globalBatchSizes: ReadonlyArray<number>;
+}
+
+/**
  * Where a run can continue from: the number of steps done, with fingerprints of the data, the
- * configuration and the tokenizer that produced them. Small, plain, serializable.
+ * configuration and the tokenizer that produced them, and the plan's geometry. Small, plain,
+ * serializable.
  *
  * @category models
  */
 export interface ResumeState {
-  readonly version: 1;
+  readonly version: 2;
   /** Steps already done; the next batch is step `globalStep` (0-based). */
   readonly globalStep: number;
   /** Epoch and step within it of that next batch (for people; `globalStep` is what counts). */
+  readonly epoch: number;
+  readonly step: number;
+  /**
+   * Fingerprints: `data` (task files' contents, how they group into tasks, not batch sizes),
+   * `config` (the options that shape the output, not the rank, world size or per-device batch size:
+   * those are `plan`'s) and `tokenizer`.
+   */
+  readonly fingerprint: { readonly data: string; readonly config: string; readonly tokenizer: string };
+  readonly plan: ResumePlan;
+}
+
+/**
+ * A resume state written before elastic resume existed (version 1): its configuration fingerprint
+ * includes the world size and per-device batch size, and its data fingerprint the batch sizes, so
+ * it resumes only under the world size and batch size it was written with.
+ *
+ * @category models
+ */
+export interface ResumeStateV1 {
+  readonly version: 1;
+  readonly globalStep: number;
   readonly epoch: number;
   readonly step: number;
   readonly fingerprint: { readonly data: string; readonly config: string; readonly tokenizer: string };
@@ -210,7 +252,13 @@ export interface GlobalBatch extends StepPosition {
   readonly task: Task;
   /** Positions in the task's store, in batch order. */
   readonly indices: ReadonlyNonEmptyArray<number>;
+  /** The ranks that split it (this run's world size). */
   readonly worldSize: number;
+  /**
+   * The world size the plan was made with: `worldSize`, except after an elastic resume, where it is
+   * the original run's (see {@link ResumePlan}). Absent means `worldSize`.
+   */
+  readonly planWorldSize?: number;
   /**
    * A step before the resume point: it is not read or tokenized, only its random draws are made,
    * so that the run continues exactly as an uninterrupted one would.
@@ -229,8 +277,15 @@ export interface LocalSlice extends StepPosition {
   readonly task: Task;
   readonly rank: number;
   readonly worldSize: number;
+  /** The world size the plan was made with (see {@link GlobalBatch}); absent means `worldSize`. */
+  readonly planWorldSize?: number;
   /** Positions in the task's store. */
   readonly indices: ReadonlyNonEmptyArray<number>;
+  /**
+   * The whole global batch's positions (every rank's slice, in rank order), for stages that look
+   * across ranks (the global false-negative mask). Set by `shardByRank`.
+   */
+  readonly globalIndices?: ReadonlyNonEmptyArray<number>;
   readonly replay: boolean;
   readonly resume: ResumeState;
 }
@@ -289,7 +344,18 @@ export interface SampledBatch extends LocalBatch {
   readonly groups: ReadonlyNonEmptyArray<SampledGroup>;
   /** Present when the batch uses ICL examples (`retrieval_use_examples` or a symmetric type). */
   readonly icl: ReadonlyNonEmptyArray<IclDraw> | null;
+  /** Present when a false-negative mask was asked for (`maskFalseNegatives`). */
+  readonly falseNegativeMask?: FalseNegativeMask;
 }
+
+/**
+ * One boolean row per query of a batch, over the step's passages (this rank's for scope `local`;
+ * every rank's, in rank order, for `global`): true where the passage must not count as a negative
+ * for that query. The rule is `falseNegativeRows`'s.
+ *
+ * @category models
+ */
+export type FalseNegativeMask = ReadonlyArray<ReadonlyArray<boolean>>;
 
 /**
  * A sampled batch with instructions applied: queries formatted, and each record's passages
@@ -312,7 +378,11 @@ export interface TextBatch extends StepPosition {
   readonly task: Task;
   readonly rank: number;
   readonly worldSize: number;
+  /** The world size the plan was made with (see {@link GlobalBatch}); absent means `worldSize`. */
+  readonly planWorldSize?: number;
   readonly indices: ReadonlyNonEmptyArray<number>;
+  /** The whole global batch's positions (see {@link LocalSlice}). */
+  readonly globalIndices?: ReadonlyNonEmptyArray<number>;
   readonly records: ReadonlyNonEmptyArray<Located<Example>>;
   readonly groupSize: number;
   readonly queries: ReadonlyNonEmptyArray<string>;
@@ -321,6 +391,8 @@ export interface TextBatch extends StepPosition {
   /** Flat teacher scores in passage order, or null (knowledge distillation off, or no scores). */
   readonly teacherScores: ReadonlyArray<number> | null;
   readonly noInBatchNeg: boolean;
+  /** Carried from the sampled batch when a false-negative mask was asked for. */
+  readonly falseNegativeMask?: FalseNegativeMask;
 }
 
 /**

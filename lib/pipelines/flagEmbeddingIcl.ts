@@ -17,6 +17,7 @@ import { batchBuilder } from './batchBuilder.js';
 import { epochShuffle, type EpochShuffleOptions } from '../stages/epochShuffle.js';
 import type { FormatPromptOptions } from '../stages/formatPrompt.js';
 import { groupByTask, type GroupByTaskOptions } from '../stages/groupByTask.js';
+import { maskFalseNegatives, type MaskFalseNegativesOptions } from '../stages/maskFalseNegatives.js';
 import { prefetch } from '../stages/prefetch.js';
 import { readRecords } from '../stages/readRecords.js';
 import { sampleGroup, type SampleGroupOptions } from '../stages/sampleGroup.js';
@@ -38,9 +39,12 @@ export interface FlagEmbeddingOptions
     SampleGroupOptions,
     FormatPromptOptions,
     AugmentIclOptions,
-    IndexTaskFilesOptions {
+    IndexTaskFilesOptions,
+    Omit<MaskFalseNegativesOptions, 'sampler'> {
   /** `train_data`: task files and folders of task files. */
   readonly trainData: ReadonlyArray<string>;
+  /** `per_device_train_batch_size`: records per rank and step, for tasks that do not set their own. */
+  readonly perDeviceTrainBatchSize: number;
   /** Loaded with `add_eos_token=True` and the run's `additional_special_tokens`, as the ICL runner loads it. */
   readonly tokenizer: TokenizerPort;
   /** `pad_to_multiple_of`. Default: none. */
@@ -66,9 +70,18 @@ export interface FlagEmbeddingOptions
 
 /**
  * The options that decide the output (the resume fingerprint's "config"): not the rank (one state
- * resumes every rank), the report, the cache folder, the prefetch depth, or `epochs`.
+ * resumes every rank), the world size or per-device batch size (the resume state's plan carries the
+ * global batch sizes, so that a run can resume on another number of ranks), the report, the cache
+ * folder, the prefetch depth, `epochs`, or the false-negative mask (it adds to the batches and
+ * changes none of them).
  */
-const outputOptions = (o: FlagEmbeddingOptions) => ({
+const outputOptions = (o: FlagEmbeddingOptions) => {
+  const { perDeviceTrainBatchSize: _p, worldSize: _w, ...rest } = legacyOutputOptions(o);
+  return rest;
+};
+
+/** The configuration fingerprint's options in version 1 resume states (with the world size and batch size). Frozen. */
+const legacyOutputOptions = (o: FlagEmbeddingOptions) => ({
   seed: String(o.seed),
   perDeviceTrainBatchSize: o.perDeviceTrainBatchSize,
   worldSize: o.worldSize ?? 1,
@@ -105,13 +118,19 @@ const outputOptions = (o: FlagEmbeddingOptions) => ({
  */
 export const flagEmbeddingStages = (options: FlagEmbeddingOptions): Op<TaskFile, PaddedBatch> => {
   // Built here, once, so that bad options throw before anything is read.
-  const fingerprint = { config: configFingerprint(outputOptions(options)), tokenizer: options.tokenizer.fingerprint };
+  const fingerprint = {
+    config: configFingerprint(outputOptions(options)),
+    legacyConfig: configFingerprint(legacyOutputOptions(options)),
+    tokenizer: options.tokenizer.fingerprint,
+  };
   const toTasks = groupByTask(options);
   const toGlobalBatches = epochShuffle({ ...options, fingerprint });
   const toSlices = shardByRank(options);
   const read = readRecords();
   const readAhead = prefetch<LocalBatch | ReplaySlice>(options.prefetch ?? 2);
-  const toSampled = sampleGroup(options);
+  // The draws; with a false-negative mask, the mask too (global scope: every rank's draws, to see the whole step).
+  const sample = () => sampleGroup(options);
+  const toSampled = (options.falseNegativeScope ?? 'none') === 'none' ? sample() : maskFalseNegatives({ ...options, sampler: sample });
   // Texts, ids and tensors: on worker threads, or here with several batches in flight.
   const toTensors =
     (options.workers ?? 0) > 0 ? workerBatches({ ...options, workers: options.workers! }) : mapConcurrent(options.concurrency ?? 1, batchBuilder(options));

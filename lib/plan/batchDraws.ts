@@ -4,8 +4,9 @@
  *
  * @module
  */
+import { createHash } from 'node:crypto';
 import type { IclDraw } from '../core/model.js';
-import type { PythonRandom } from '../random/pythonRandom.js';
+import { PythonRandom } from '../random/pythonRandom.js';
 
 /**
  * What the draws of one record depend on.
@@ -93,20 +94,66 @@ const drawNegatives = (random: PythonRandom, negatives: number, wanted: number):
  * @category plan
  */
 export const drawBatch = (random: PythonRandom, shape: BatchShape, options: { readonly shuffleRatio: number }): BatchDraws => {
-  const wanted = shape.groupSize - 1;
-  const records = shape.records.map((record): RecordDraw => {
-    const positiveIndex = random.randbelow(record.positiveLengths.length);
-    const chunkOrder = drawChunkOrder(random, record.positiveLengths[positiveIndex]!, options.shuffleRatio);
-    const negativeIndices = wanted === 0 ? [] : drawNegatives(random, record.negatives, wanted);
-    return { positiveIndex, chunkOrder, negativeIndices };
-  });
-  const size = shape.records.length;
-  const icl = shape.records.map((_, i): IclDraw => {
-    const count = random.randbelow(6);
-    if (count === 0 || !shape.icl) return { count, exampleIds: [] };
-    const ids = random.samplePositions(size, Math.min(count + 1, size)).filter((id) => id !== i);
-    return { count, exampleIds: ids.slice(0, count) };
-  });
+  const records = shape.records.map((record) => drawRecord(random, record, shape.groupSize, options.shuffleRatio));
+  const icl = shape.records.map((_, i) => drawIcl(random, i, shape.records.length, shape.icl));
+  return { records, icl };
+};
+
+/** One record's draws, in the reference's order: `choice` of the positive, the chunk shuffle, `sample` of the negatives. */
+const drawRecord = (random: PythonRandom, record: RecordShape, groupSize: number, shuffleRatio: number): RecordDraw => {
+  const wanted = groupSize - 1;
+  const positiveIndex = random.randbelow(record.positiveLengths.length);
+  const chunkOrder = drawChunkOrder(random, record.positiveLengths[positiveIndex]!, shuffleRatio);
+  const negativeIndices = wanted === 0 ? [] : drawNegatives(random, record.negatives, wanted);
+  return { positiveIndex, chunkOrder, negativeIndices };
+};
+
+/** Query `i`'s example count (`choice([0..5])`) and, with ICL, its example ids among the batch's `size` records. */
+const drawIcl = (random: PythonRandom, i: number, size: number, icl: boolean): IclDraw => {
+  const count = random.randbelow(6);
+  if (count === 0 || !icl) return { count, exampleIds: [] };
+  const ids = random.samplePositions(size, Math.min(count + 1, size)).filter((id) => id !== i);
+  return { count, exampleIds: ids.slice(0, count) };
+};
+
+/**
+ * The seed of one record's draws after an elastic resume: `int(sha256(text).hexdigest(), 16)` of
+ * the text `"llm-retriever-data/elastic-draws/v1\n{seed}\n{globalStep}\n{position}"`, where
+ * `position` is the record's place in the global batch (0-based, all ranks in rank order).
+ *
+ * @example
+ * keyedDrawSeed(42n, 1000, 17); // a 256-bit integer
+ *
+ * @category random
+ */
+export const keyedDrawSeed = (seed: bigint, globalStep: number, position: number): bigint =>
+  BigInt(`0x${createHash('sha256').update(`llm-retriever-data/elastic-draws/v1\n${seed}\n${globalStep}\n${position}`).digest('hex')}`);
+
+/**
+ * One slice's draws after an elastic resume, each record from its own generator: CPython's
+ * `random.Random(keyedDrawSeed(seed, globalStep, firstPosition + i))` draws record i's positive,
+ * chunk shuffle and negatives (as {@link drawBatch} does), then its query's example count and ids
+ * among the slice's records.
+ *
+ * **Details**: a record's positive, chunk order and negatives depend only on the seed, the step, its
+ * place in the global batch and the slice's group size: not on the world size, the rank, or any
+ * earlier step. Its in-context examples come from its own slice, so they depend on the split.
+ *
+ * @example
+ * drawSliceKeyed(42n, 1000, 8, shape, { shuffleRatio: 0 }); // rank 1 of a global batch of 16 on 2 ranks
+ *
+ * @category plan
+ */
+export const drawSliceKeyed = (
+  seed: bigint,
+  globalStep: number,
+  firstPosition: number,
+  shape: BatchShape,
+  options: { readonly shuffleRatio: number },
+): BatchDraws => {
+  const randoms = shape.records.map((_, i) => PythonRandom.fromSeed(keyedDrawSeed(seed, globalStep, firstPosition + i)));
+  const records = shape.records.map((record, i) => drawRecord(randoms[i]!, record, shape.groupSize, options.shuffleRatio));
+  const icl = shape.records.map((_, i) => drawIcl(randoms[i]!, i, shape.records.length, shape.icl));
   return { records, icl };
 };
 

@@ -11,9 +11,12 @@ import { isDeepStrictEqual } from 'node:util';
 import { atomicWriteFile } from '../arrow/atomicFile.js';
 import { createShardWriter, fingerprintOfShards, shardFileName, writeDatasetState } from '../arrow/saveToDisk.js';
 import { ConfigError, InvariantError } from '../core/errors.js';
-import type { PaddedBatch, ResumeState } from '../core/model.js';
+import type { PaddedBatch, ResumeState, ResumeStateV1 } from '../core/model.js';
 import { decodeResumeState } from '../core/resume.js';
 import { stepBatchBuilder, stepFeatures, stepTableMetadata, validateStepTableOptions, type StepTableOptions } from './stepTable.js';
+
+/** A resume state of any version this library reads (an export may start from an old one). */
+type AnyResumeState = ResumeState | ResumeStateV1;
 
 /**
  * Options of {@link exportSteps}.
@@ -31,12 +34,12 @@ export interface ExportStepsOptions extends StepTableOptions {
   /** Rows per shard file (`data-00000-of-0000N.arrow`). Default: 1000. */
   readonly stepsPerShard?: number;
   /** Where the exported steps start (a resume state), or null for the start of the run. Default: null. */
-  readonly resumeFrom?: ResumeState | null;
+  readonly resumeFrom?: AnyResumeState | null;
   /**
    * The padded batches of one rank from a resume state (null: from the start), in order. May be
    * infinite: the export takes the steps it needs and closes it.
    */
-  readonly batches: (rank: number, resumeFrom: ResumeState | null) => AsyncIterable<PaddedBatch>;
+  readonly batches: (rank: number, resumeFrom: AnyResumeState | null) => AsyncIterable<PaddedBatch>;
   /** Called after each shard: kept from an earlier run (checksum verified) or written now. */
   readonly onShard?: (event: ShardEvent) => void;
 }
@@ -68,7 +71,7 @@ export interface ManifestShard {
   /** The global step of its first row. */
   readonly first_global_step: number;
   /** The resume state after its last row: where a rerun continues (null: a shard of no rows at the start). */
-  readonly resume_after: ResumeState | null;
+  readonly resume_after: AnyResumeState | null;
 }
 
 /**
@@ -85,9 +88,10 @@ export interface ExportManifest {
     readonly world_size: number;
     readonly steps: number;
     readonly steps_per_shard: number;
-    readonly start: ResumeState | null;
+    readonly start: AnyResumeState | null;
     readonly tensors: 'whole' | 'chunked';
     readonly with_text: boolean;
+    readonly false_negative_mask: boolean;
   };
   readonly shards: ReadonlyArray<ManifestShard>;
   readonly complete: boolean;
@@ -108,7 +112,7 @@ export interface ExportSummary {
     readonly kept: number;
     readonly written: number;
     /** The resume state after the last exported step (the same on every rank); null if none was exported from the start. */
-    readonly resume: ResumeState | null;
+    readonly resume: AnyResumeState | null;
   }>;
 }
 
@@ -154,8 +158,8 @@ export const validateExportOptions = (options: ExportStepsOptions) => {
   for (const rank of options.ranks) {
     if (!Number.isSafeInteger(rank) || rank < 0 || rank >= options.worldSize) throw new ConfigError('rank', `must be in [0, ${options.worldSize}), got ${rank}`);
   }
-  const { chunked, withText } = validateStepTableOptions(options);
-  return { stepsPerShard, chunked, withText };
+  const { chunked, withText, falseNegativeMask } = validateStepTableOptions(options);
+  return { stepsPerShard, chunked, withText, falseNegativeMask };
 };
 
 /**
@@ -186,16 +190,16 @@ export const validateExportOptions = (options: ExportStepsOptions) => {
  * @category sinks
  */
 export const exportSteps = async (options: ExportStepsOptions): Promise<ExportSummary> => {
-  const { stepsPerShard, chunked, withText } = validateExportOptions(options);
+  const settings = validateExportOptions(options);
   const ranks = [];
-  for (const rank of options.ranks) ranks.push(await exportRank(options, rank, { stepsPerShard, chunked, withText }));
+  for (const rank of options.ranks) ranks.push(await exportRank(options, rank, settings));
   await mkdir(options.out, { recursive: true });
   // The same bytes from every process that writes into this folder, so concurrent writers agree.
   await atomicWriteFile(join(options.out, 'dataset_dict.json'), JSON.stringify({ splits: Array.from({ length: options.worldSize }, (_, r) => rankSplit(r)) }));
   return { out: options.out, ranks };
 };
 
-const exportRank = async (options: ExportStepsOptions, rank: number, settings: { stepsPerShard: number; chunked: boolean; withText: boolean }) => {
+const exportRank = async (options: ExportStepsOptions, rank: number, settings: ReturnType<typeof validateExportOptions>) => {
   const dir = join(options.out, rankSplit(rank));
   await mkdir(dir, { recursive: true });
   const manifestPath = join(dir, EXPORT_MANIFEST);
@@ -208,6 +212,7 @@ const exportRank = async (options: ExportStepsOptions, rank: number, settings: {
     start,
     tensors: settings.chunked ? 'chunked' : 'whole',
     with_text: settings.withText,
+    false_negative_mask: settings.falseNegativeMask,
   };
   const count = Math.max(1, Math.ceil(options.steps / settings.stepsPerShard));
   const names = Array.from({ length: count }, (_, i) => shardFileName(i, count));
@@ -232,7 +237,7 @@ const exportRank = async (options: ExportStepsOptions, rank: number, settings: {
   // Temporary files of a writer that was killed.
   for (const f of await readdir(dir)) if (/^\.(data-\d+-of-\d+\.arrow|export-manifest\.json|state\.json|dataset_info\.json)\..*\.tmp$/.test(f)) await rm(join(dir, f), { force: true });
 
-  const tableOptions: StepTableOptions = { subBatchSize: options.subBatchSize ?? null, withText: settings.withText };
+  const tableOptions: StepTableOptions = { subBatchSize: options.subBatchSize ?? null, withText: settings.withText, falseNegativeMask: settings.falseNegativeMask };
   const features = stepFeatures(tableOptions);
   const toRecordBatch = stepBatchBuilder(tableOptions);
   const metadata = stepTableMetadata(tableOptions);
@@ -249,7 +254,7 @@ const exportRank = async (options: ExportStepsOptions, rank: number, settings: {
       for (let i = kept.length; i < count; i++) {
         const rows = rowsOf(i);
         const writer = await createShardWriter(join(dir, names[i]!), features, { metadata });
-        let last: ResumeState | null = shards.at(-1)?.resume_after ?? start;
+        let last: AnyResumeState | null = shards.at(-1)?.resume_after ?? start;
         try {
           for (let row = 0; row < rows; row++) {
             const next = await iterator.next();

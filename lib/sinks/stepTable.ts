@@ -23,6 +23,11 @@ export interface StepTableOptions {
   readonly subBatchSize?: number | null;
   /** Include `queries_text` and `passages_text` (the trainer does not need them). Default: false. */
   readonly withText?: boolean;
+  /**
+   * Include `false_negative_mask` (the run's `falseNegativeScope` is `local` or `global`): every
+   * step must then carry one. Default: false (`falseNegativeScope` none, as dump leaves it out).
+   */
+  readonly falseNegativeMask?: boolean;
 }
 
 /** The schema's version, in its metadata: readers refuse versions they do not know. */
@@ -127,7 +132,19 @@ const utf8Lists = (lists: ReadonlyArray<ReadonlyArray<string>>): Data => {
 const int32 = (values: ReadonlyArray<number>): Data => makeData({ type: new Int32(), length: values.length, data: Int32Array.from(values) });
 const int64 = (values: ReadonlyArray<number>): Data =>
   makeData({ type: new Int64(), length: values.length, data: BigInt64Array.from(values, (v) => BigInt(v)) });
-const bool = (values: ReadonlyArray<boolean>): Data => {
+/** Boolean matrices (one per step) as list<list<bool>>. */
+const boolMatrices = (matrices: ReadonlyArray<ReadonlyArray<ReadonlyArray<boolean>>>): Data => {
+  const rows = matrices.flat();
+  const rowOffsets = new Int32Array(rows.length + 1);
+  rows.forEach((r, i) => (rowOffsets[i + 1] = rowOffsets[i]! + r.length));
+  const stepOffsets = new Int32Array(matrices.length + 1);
+  matrices.forEach((m, i) => (stepOffsets[i + 1] = stepOffsets[i]! + m.length));
+  const cells = bool(rows.flat());
+  const rowData = makeData({ type: new List(new Field('item', cells.type, true)), length: rows.length, valueOffsets: rowOffsets, child: cells });
+  return makeData({ type: new List(new Field('item', rowData.type, true)), length: matrices.length, valueOffsets: stepOffsets, child: rowData });
+};
+
+const bool = (values: ReadonlyArray<boolean>): Data<Bool> => {
   const bits = new Uint8Array((values.length + 7) >> 3);
   values.forEach((v, i) => {
     if (v) bits[i >> 3]! |= 1 << (i & 7);
@@ -152,11 +169,12 @@ const tensorColumn = (name: string, chunked: boolean, side: 'queries' | 'passage
 };
 
 /**
- * The columns, in order. To add a field (say a per-query `false_negative_mask`), add one entry
- * here: its name (dump's JSON key), its feature (every column may hold nulls, as in `datasets`),
- * and how to build it from the steps (`nestedNumbers` for number matrices; use an integer leaf such as int32, not
- * `Bool`, where readers should map it to numpy without copying, since Arrow packs booleans into
- * bits). Make it conditional like the texts if it is optional. The Python reader
+ * The columns, in order. To add a field, add one entry here: its name (dump's JSON key), its
+ * feature (every column may hold nulls, as in `datasets`), and how to build it from the steps
+ * (`nestedNumbers` for number matrices; an integer leaf where readers should map a large tensor to
+ * numpy without copying, since Arrow packs booleans into bits: the small false-negative mask is
+ * `Bool` and copied). Make it conditional, as the texts and the mask are, if dump's JSON has it only
+ * when asked. The Python reader
  * (python/llm_retriever_data) converts columns by their Arrow type, not by name, so a new column
  * of a type it knows needs no change there; bump {@link STEP_TABLE_VERSION} only when a reader of
  * the old version would misread the new table (removing or retyping a column), not for additions.
@@ -174,6 +192,18 @@ const stepColumns = (options: StepTableOptions): ReadonlyArray<StepColumn> => {
       : []),
     column('teacher_scores', listFeature('float32', 1), (bs) => nestedNumbers('float32', 1, bs.map((b) => b.teacherScores))),
     column('no_in_batch_neg', value('bool'), (bs) => bool(bs.map((b) => b.noInBatchNeg))),
+    ...(options.falseNegativeMask === true
+      ? [
+          column('false_negative_mask', listOf(listOf(value('bool'))), (bs) =>
+            boolMatrices(
+              bs.map((b) => {
+                if (b.falseNegativeMask === undefined) throw new InvariantError(`step ${b.globalStep} has no false-negative mask, but the table was made with one`);
+                return b.falseNegativeMask;
+              }),
+            ),
+          ),
+        ]
+      : []),
     tensorColumn('q_ids', chunked, 'queries', 'inputIds'),
     tensorColumn('q_mask', chunked, 'queries', 'attentionMask'),
     tensorColumn('p_ids', chunked, 'passages', 'inputIds'),
@@ -187,11 +217,11 @@ const stepColumns = (options: StepTableOptions): ReadonlyArray<StepColumn> => {
 };
 
 /** @internal */
-export const validateStepTableOptions = (options: StepTableOptions): { chunked: boolean; withText: boolean } => {
+export const validateStepTableOptions = (options: StepTableOptions): { chunked: boolean; withText: boolean; falseNegativeMask: boolean } => {
   const sub = options.subBatchSize ?? null;
   if (sub !== null && !Number.isSafeInteger(sub)) throw new ConfigError('sub_batch_size', `must be an integer, got ${sub}`);
   // As pad: sub_batch_size ≤ 0 means no sub-batches.
-  return { chunked: sub !== null && sub > 0, withText: options.withText === true };
+  return { chunked: sub !== null && sub > 0, withText: options.withText === true, falseNegativeMask: options.falseNegativeMask === true };
 };
 
 /**
@@ -199,12 +229,13 @@ export const validateStepTableOptions = (options: StepTableOptions): { chunked: 
  *
  * **Details**: columns, in order: `epoch` int32; `example_indices` list<int64>; with `withText`,
  * `queries_text` and `passages_text` list<utf8>; `teacher_scores` list<float32> or null;
- * `no_in_batch_neg` bool; `q_ids`, `q_mask`, `p_ids`, `p_mask` as list<list<int32>> (rows of the
+ * `no_in_batch_neg` bool; with `falseNegativeMask`, `false_negative_mask` list<list<bool>> (per
+ * query, a row over the step's passages); `q_ids`, `q_mask`, `p_ids`, `p_mask` as list<list<int32>> (rows of the
  * padded matrix), or with `subBatchSize` list<list<list<int32>>> (one matrix per sub-batch);
  * `step` int32 (within the epoch); `global_step` int64; `rank`, `world_size` int32; `resume` utf8
  * (the resume state after this step, as JSON: pass it back as `--resume_from` to continue after it).
  * Every column may hold nulls (only `teacher_scores` does), as in `datasets`' schemas. The metadata
- * key `llm_retriever_data` holds `{"version":1,"tensors":"whole"|"chunked","with_text":…}`, and
+ * key `llm_retriever_data` holds `{"version":1,"tensors":"whole"|"chunked","with_text":…,"false_negative_mask":…}`, and
  * `huggingface` the features ({@link stepFeatures}), so `datasets` reads a saved stream as it is.
  *
  * **Gotchas**: every row of a matrix has the same length (padding), so a tensor's values are its
@@ -237,8 +268,10 @@ export const stepFeatures = (options: StepTableOptions): Features => stepColumns
  * @category sinks
  */
 export const stepTableMetadata = (options: StepTableOptions): ReadonlyMap<string, string> => {
-  const { chunked, withText } = validateStepTableOptions(options);
-  return new Map([[STEP_TABLE_METADATA_KEY, JSON.stringify({ version: STEP_TABLE_VERSION, tensors: chunked ? 'chunked' : 'whole', with_text: withText })]]);
+  const { chunked, withText, falseNegativeMask } = validateStepTableOptions(options);
+  return new Map([
+    [STEP_TABLE_METADATA_KEY, JSON.stringify({ version: STEP_TABLE_VERSION, tensors: chunked ? 'chunked' : 'whole', with_text: withText, false_negative_mask: falseNegativeMask })],
+  ]);
 };
 
 /**

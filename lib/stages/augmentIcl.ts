@@ -71,8 +71,17 @@ export const buildExamplePrefixes = async (
   draws: ReadonlyArray<IclDraw>,
   measure: (texts: ReadonlyArray<string>) => Promise<ReadonlyArray<number>>,
   limit: number,
-): Promise<ReadonlyArray<string>> => {
+): Promise<ReadonlyArray<string>> => (await examplePrefixes(pairs, draws, measure, limit)).prefixes;
+
+/** {@link buildExamplePrefixes}, with how many pairs each prefix holds. */
+const examplePrefixes = async (
+  pairs: ReadonlyArray<string>,
+  draws: ReadonlyArray<IclDraw>,
+  measure: (texts: ReadonlyArray<string>) => Promise<ReadonlyArray<number>>,
+  limit: number,
+): Promise<{ prefixes: ReadonlyArray<string>; kept: ReadonlyArray<number> }> => {
   const prefixes = draws.map(() => '');
+  const kept = draws.map(() => 0);
   let active = draws.flatMap((draw, i) => (draw.exampleIds.length > 0 ? [i] : []));
   for (let round = 0; active.length > 0; round++) {
     const candidates = active.map((i) => prefixes[i]! + pairs[draws[i]!.exampleIds[round]!]!);
@@ -80,11 +89,38 @@ export const buildExamplePrefixes = async (
     active = active.filter((i, k) => {
       if (lengths[k]! > limit) return false;
       prefixes[i] = candidates[k]!;
+      kept[i] = round + 1;
       return round + 1 < draws[i]!.exampleIds.length;
     });
   }
-  return prefixes;
+  return { prefixes, kept };
 };
+
+/**
+ * What {@link augmentIclWithDetail} measured of a batch on the way (token counts with the
+ * tokenizer given), for data reports.
+ *
+ * @category models
+ */
+export interface IclDetail {
+  /** Per query: tokens of the formatted query alone with BOS, `icl_suffix_str` and EOS, before any cut. */
+  readonly queryTokens: ReadonlyArray<number>;
+  /** Per query: the same with its in-context examples before it (what the query asks of `query_max_len`). */
+  readonly queryWithExamplesTokens: ReadonlyArray<number>;
+  /** Per query: whether the final query lost its end to the `query_max_len` budget. */
+  readonly queryCut: ReadonlyArray<boolean>;
+  /** Per query: examples drawn (after removing itself), and kept within the example budget (`query_max_len − 512`). */
+  readonly examplesDrawn: ReadonlyArray<number>;
+  readonly examplesKept: ReadonlyArray<number>;
+  /** Per query: drawn examples whose query or answer was cut to `example_query_max_len` / `example_passage_max_len`. */
+  readonly examplesTruncated: ReadonlyArray<number>;
+  /**
+   * Per passage (flat), for symmetric tasks whose passages are cut here: tokens of the formatted
+   * passage with `icl_suffix_str`, EOS and one special token before any cut; null for other tasks
+   * (`tokenize` cuts those).
+   */
+  readonly passageTokens: ReadonlyArray<number> | null;
+}
 
 /**
  * Builds the final texts as FlagEmbedding's ICL dataset does: in-context examples before queries,
@@ -121,14 +157,34 @@ export const augmentIcl = (options: AugmentIclOptions): Op<PromptedBatch, TextBa
  * @category stages
  */
 export const augmentIclStep = (options: AugmentIclOptions): Step<PromptedBatch, TextBatch> => {
+  const step = augmentIclCore(options, false);
+  return async (batch) => (await step(batch)).batch;
+};
+
+/**
+ * {@link augmentIcl} for one batch, with what it measured on the way ({@link IclDetail}): the
+ * same batch, plus untruncated token counts and example counts, at the cost of one more count of
+ * the queries alone when they have examples.
+ *
+ * @category stages
+ */
+export const augmentIclWithDetail = (options: AugmentIclOptions): Step<PromptedBatch, { batch: TextBatch; detail: IclDetail }> =>
+  augmentIclCore(options, true);
+
+/** The step; `detailed` adds the one measurement the batch itself does not need (the queries alone, when they have examples). */
+const augmentIclCore = (options: AugmentIclOptions, detailed: boolean): Step<PromptedBatch, { batch: TextBatch; detail: IclDetail }> => {
   const config = validateAugmentIclOptions(options);
   const { tokenizer, iclSuffixStr } = config;
   const encode = (texts: ReadonlyArray<string>) => tokenizer.encodeBatch(texts);
-  const cutAndDecodeEach = async (texts: ReadonlyArray<string>, limits: ReadonlyArray<number>) =>
-    tokenizer.decodeBatch((await encode(texts)).map((ids, i) => ids.slice(0, limits[i])));
+  /** The texts cut to their limits and decoded, with each text's length before the cut. */
+  const cutAndDecodeEach = async (texts: ReadonlyArray<string>, limits: ReadonlyArray<number>) => {
+    const ids = await encode(texts);
+    return { texts: await tokenizer.decodeBatch(ids.map((row, i) => row.slice(0, limits[i]))), lengths: ids.map((row) => row.length) };
+  };
   const cutAndDecode = (texts: ReadonlyArray<string>, limit: number) => cutAndDecodeEach(texts, texts.map(() => limit));
   const specialCount = tokenizer.specialTokens.prefix.length + tokenizer.specialTokens.suffix.length;
   const exampleLimit = config.queryMaxLen - config.exampleBudgetReserve;
+  const measureAlone = async (texts: ReadonlyArray<string>) => (tokenizer.countBatch ? tokenizer.countBatch(texts) : (await encode(texts)).map((ids) => ids.length));
   let budgets: Promise<{ query: number; passage: number }> | null = null;
   const budgetsOf = async () => {
     // The reference formats the token strings with an f-string, so a missing token reads "None".
@@ -143,13 +199,17 @@ export const augmentIclStep = (options: AugmentIclOptions): Step<PromptedBatch, 
     const { query: queryBudget, passage: passageBudget } = await budgets;
     const type = batch.task.columns.type ? batch.task.type : undefined;
     let passages: ReadonlyArray<ReadonlyArray<string>> = batch.passages;
+    let passageTokens: ReadonlyArray<number> | null = null;
     if (type !== undefined && SYMMETRIC_PASSAGE_TYPES.has(type)) {
       if (passageBudget < 1) throw new ConfigError('passage_max_len', `${config.passageMaxLen} leaves no room for a symmetric passage after the ICL suffix`);
       const cut = await cutAndDecode(batch.passages.flat(), passageBudget);
-      passages = batch.passages.map((group, i) => group.map((_, j) => cut[i * batch.groupSize + j]! + iclSuffixStr));
+      passages = batch.passages.map((group, i) => group.map((_, j) => cut.texts[i * batch.groupSize + j]! + iclSuffixStr));
+      passageTokens = cut.lengths.map((n) => n + config.passageMaxLen - passageBudget);
     }
 
     let prefixes: ReadonlyArray<string> = batch.queries.map(() => '');
+    let examplesKept: ReadonlyArray<number> = batch.queries.map(() => 0);
+    let examplesTruncated: ReadonlyArray<number> = batch.queries.map(() => 0);
     const icl = batch.icl;
     if (icl !== null) {
       const answers = batch.records.map((record, i) => {
@@ -164,30 +224,42 @@ export const augmentIclStep = (options: AugmentIclOptions): Step<PromptedBatch, 
         ...batch.queries.map(() => config.exampleQueryMaxLen),
         ...answers.map(() => config.examplePassageMaxLen),
       ]);
-      const questions = cut.slice(0, batch.queries.length);
-      const replies = cut.slice(batch.queries.length);
+      const n = batch.queries.length;
+      const questions = cut.texts.slice(0, n);
+      const replies = cut.texts.slice(n);
+      // A pair was cut when its query or its answer was longer than its limit.
+      const pairCut = questions.map((_, i) => cut.lengths[i]! > config.exampleQueryMaxLen || cut.lengths[n + i]! > config.examplePassageMaxLen);
+      examplesTruncated = icl.map((draw) => draw.exampleIds.filter((id) => pairCut[id]).length);
       const pairs = questions.map((q, i) => `${q}${iclSuffixStr}${replies[i]!}\n\n`);
       const measure = async (texts: ReadonlyArray<string>) =>
         (tokenizer.countBatch ? await tokenizer.countBatch(texts) : (await encode(texts)).map((ids) => ids.length)).map((n) => n + specialCount);
-      prefixes = await buildExamplePrefixes(pairs, icl, measure, exampleLimit);
+      ({ prefixes, kept: examplesKept } = await examplePrefixes(pairs, icl, measure, exampleLimit));
     }
-    const queries = (await cutAndDecode(batch.queries.map((q, i) => prefixes[i]! + q), queryBudget)).map((q) => q + iclSuffixStr);
+    const final = await cutAndDecode(batch.queries.map((q, i) => prefixes[i]! + q), queryBudget);
+    const queries = final.texts.map((q) => q + iclSuffixStr);
     const scores = batch.groups.flatMap((g) => g.teacherScores ?? []);
-    return {
-      epoch: batch.epoch,
-      step: batch.step,
-      globalStep: batch.globalStep,
-      resume: batch.resume,
-      task: batch.task,
-      rank: batch.rank,
-      worldSize: batch.worldSize,
-      indices: batch.indices,
-      records: batch.records,
-      groupSize: batch.groupSize,
+    // Everything the batch carries (position, provenance, a false-negative mask) but the draws, now applied.
+    const { groups: _groups, icl: _icl, replay: _replay, ...carried } = batch;
+    const text: TextBatch = {
+      ...carried,
       queries: queries as unknown as ReadonlyNonEmptyArray<string>,
       passages: passages.flat() as unknown as ReadonlyNonEmptyArray<string>,
       teacherScores: scores.length > 0 ? scores : null,
       noInBatchNeg: batch.task.noInBatchNeg,
+    };
+    const overhead = config.queryMaxLen - queryBudget;
+    const alone = detailed && prefixes.some((p) => p !== '') ? await measureAlone(batch.queries) : final.lengths;
+    return {
+      batch: text,
+      detail: {
+        queryTokens: alone.map((n) => n + overhead),
+        queryWithExamplesTokens: final.lengths.map((n) => n + overhead),
+        queryCut: final.lengths.map((n) => n > queryBudget),
+        examplesDrawn: (icl ?? batch.queries.map(() => ({ exampleIds: [] }))).map((d) => d.exampleIds.length),
+        examplesKept,
+        examplesTruncated,
+        passageTokens,
+      },
     };
   };
 };

@@ -1,9 +1,9 @@
 import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import { ConfigError } from '../core/errors.js';
-import type { GlobalBatch, ResumeState, Task } from '../core/model.js';
+import type { GlobalBatch, ResumeState, ResumeStateV1, Task } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';
 import type { ReportSink } from '../core/report.js';
-import { checkResumeState, dataFingerprint, ResumeError } from '../core/resume.js';
+import { checkResumeState, dataFingerprint, legacyDataFingerprint, resumePlan, ResumeError } from '../core/resume.js';
 import { epochPlans } from '../plan/epochPlan.js';
 import { parseSeed, type Seed } from '../random/seed.js';
 
@@ -17,6 +17,11 @@ export interface EpochShuffleOptions {
   readonly seed: Seed;
   /** Number of ranks; every rank must use the same value. Default: 1. */
   readonly worldSize?: number;
+  /**
+   * `per_device_train_batch_size`: recorded in resume states, and checked on an elastic resume (the
+   * global batch size must stay the same). Default: not recorded, not checked.
+   */
+  readonly perDeviceTrainBatchSize?: number;
   /** Stop after this many epochs. Default: never (the reference refreshes forever). */
   readonly epochs?: number;
   /** Receives a `tailDropped` event per task and epoch whose last global batch was incomplete. */
@@ -24,15 +29,17 @@ export interface EpochShuffleOptions {
   /**
    * Continue from this state: the steps before it are emitted as `replay` batches (never read or
    * tokenized; `sampleGroup` replays their random draws), so that every later batch equals an
-   * uninterrupted run's. Default: start at step 0.
+   * uninterrupted run's. A state from another world size resumes elastically (see `resumePlan`).
+   * Default: start at step 0.
    */
-  readonly resumeFrom?: ResumeState | null;
+  readonly resumeFrom?: ResumeState | ResumeStateV1 | null;
   /**
    * The configuration's and tokenizer's fingerprints, carried in every batch's resume state and
-   * checked against `resumeFrom` (with the data's, computed here). The composed pipeline fills it.
-   * Default: empty strings.
+   * checked against `resumeFrom` (with the data's, computed here); `legacyConfig` is the version 1
+   * configuration fingerprint, to check version 1 states. The composed pipeline fills it. Default:
+   * empty strings.
    */
-  readonly fingerprint?: { readonly config: string; readonly tokenizer: string };
+  readonly fingerprint?: { readonly config: string; readonly tokenizer: string; readonly legacyConfig?: string };
 }
 
 /** @internal */
@@ -51,12 +58,18 @@ export const validateEpochShuffleOptions = (options: EpochShuffleOptions): { wor
  * **Details**: each epoch is one `refresh_epoch` (see `refreshEpoch`): tasks shuffled, each task's
  * records shuffled and cut into global batches of `batchSize × worldSize` (the incomplete tail is
  * dropped and reported), batches shuffled. Every rank computes the same global batches. Each batch
- * carries the {@link ResumeState} to continue after it.
+ * carries the {@link ResumeState} to continue after it, with the plan's geometry.
+ *
+ * **Elastic resume**: a `resumeFrom` written under another world size keeps its plan (the original
+ * world size and each task's global batch size, `resumePlan`): the global batches from the resume
+ * point on are the original run's, in the same order, and each is split across this run's
+ * `worldSize` ranks. Batches then say `planWorldSize` (the original) besides `worldSize`.
  *
  * **Gotchas**: reads all tasks before the first batch (the plan needs every task's size; it keeps
  * only positions). Infinite unless `epochs` is set: follow it with `take(n)`. A corpus in which no
  * task fills one global batch is a {@link ConfigError} (the reference would have zero steps). A
- * `resumeFrom` made with other data, configuration or tokenizer is a `ResumeError`.
+ * `resumeFrom` made with other data, configuration or tokenizer, or with another global batch size,
+ * is a `ResumeError`.
  *
  * @example
  * tasks.pipe(epochShuffle({ seed: 42, worldSize: 2 }), take(100));
@@ -70,38 +83,51 @@ export const epochShuffle = (options: EpochShuffleOptions): Op<Task, GlobalBatch
     for await (const task of source) tasks.push(task);
     const fingerprint = { data: dataFingerprint(tasks), config: options.fingerprint?.config ?? '', tokenizer: options.fingerprint?.tokenizer ?? '' };
     const resumeFrom = options.resumeFrom ?? null;
-    if (resumeFrom !== null) checkResumeState(resumeFrom, fingerprint);
+    if (resumeFrom !== null) {
+      checkResumeState(resumeFrom, { ...fingerprint, legacy: { data: legacyDataFingerprint(tasks), config: options.fingerprint?.legacyConfig ?? '' } });
+    }
+    const plan = resumePlan(resumeFrom, tasks, { worldSize, perDeviceTrainBatchSize: options.perDeviceTrainBatchSize ?? null });
+    const planWorldSize = plan.worldSize;
     const start = resumeFrom?.globalStep ?? 0;
     let globalStep = 0;
-    for (const plan of epochPlans(
-      tasks.map((t) => ({ size: t.store.size, batchSize: t.batchSize })),
-      { seed: options.seed, worldSize },
+    // The plan only needs each task's global batch size: given as the batch size of a world of one.
+    for (const epochPlan of epochPlans(
+      tasks.map((t, i) => ({ size: t.store.size, batchSize: plan.globalBatchSizes[i]! })),
+      { seed: options.seed, worldSize: 1 },
     )) {
-      if (plan.epoch >= epochs) return;
-      if (plan.batches.length === 0) {
-        const sizes = tasks.map((t) => `${t.name}: ${t.store.size} records, global batch ${t.batchSize * worldSize}`).join('; ');
+      if (epochPlan.epoch >= epochs) return;
+      if (epochPlan.batches.length === 0) {
+        const sizes = tasks.map((t, i) => `${t.name}: ${t.store.size} records, global batch ${plan.globalBatchSizes[i]}`).join('; ');
         throw new ConfigError('per_device_train_batch_size', `no task fills one global batch (batch size × world size), so an epoch has no steps: ${sizes}`);
       }
-      plan.dropped.forEach((records, task) => {
-        if (records > 0) options.report?.add({ kind: 'tailDropped', epoch: plan.epoch, task: tasks[task]!.name, records });
+      epochPlan.dropped.forEach((records, task) => {
+        if (records > 0) options.report?.add({ kind: 'tailDropped', epoch: epochPlan.epoch, task: tasks[task]!.name, records });
       });
-      for (const [step, batch] of plan.batches.entries()) {
+      for (const [step, batch] of epochPlan.batches.entries()) {
         signal?.throwIfAborted();
-        if (globalStep === start && resumeFrom !== null && (resumeFrom.epoch !== plan.epoch || resumeFrom.step !== step)) {
+        if (globalStep === start && resumeFrom !== null && (resumeFrom.epoch !== epochPlan.epoch || resumeFrom.step !== step)) {
           throw new ResumeError(
-            `the resume state says step ${start} is epoch ${resumeFrom.epoch} step ${resumeFrom.step}, but this run's plan has it at epoch ${plan.epoch} step ${step}`,
+            `the resume state says step ${start} is epoch ${resumeFrom.epoch} step ${resumeFrom.step}, but this run's plan has it at epoch ${epochPlan.epoch} step ${step}`,
           );
         }
-        const last = step + 1 === plan.batches.length;
+        const last = step + 1 === epochPlan.batches.length;
         yield {
-          epoch: plan.epoch,
+          epoch: epochPlan.epoch,
           step,
           globalStep,
           task: tasks[batch.task]!,
           indices: batch.indices as ReadonlyNonEmptyArray<number>,
           worldSize,
+          planWorldSize,
           replay: globalStep < start,
-          resume: { version: 1, globalStep: globalStep + 1, epoch: last ? plan.epoch + 1 : plan.epoch, step: last ? 0 : step + 1, fingerprint },
+          resume: {
+            version: 2,
+            globalStep: globalStep + 1,
+            epoch: last ? epochPlan.epoch + 1 : epochPlan.epoch,
+            step: last ? 0 : step + 1,
+            fingerprint,
+            plan,
+          },
         };
         globalStep += 1;
       }

@@ -2,7 +2,7 @@ import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import { ConfigError, RecordError } from '../core/errors.js';
 import type { LocalBatch, LocalSlice, ReplaySlice, SampledBatch, SampledGroup } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';
-import { applyChunkOrder, drawBatch, type BatchShape } from '../plan/batchDraws.js';
+import { applyChunkOrder, drawBatch, drawSliceKeyed, type BatchDraws, type BatchShape } from '../plan/batchDraws.js';
 import { PythonRandom } from '../random/pythonRandom.js';
 import { parseSeed, type Seed } from '../random/seed.js';
 
@@ -82,6 +82,13 @@ export const usesIcl = (batch: LocalSlice, retrievalUseExamples: boolean): boole
  * order. The ICL draws are made here because they come from the same stream; `augmentIcl`
  * applies them.
  *
+ * **After an elastic resume** (slices whose `planWorldSize` differs from their `worldSize`) the
+ * reference's per-rank streams have no meaning (each followed one rank of the original split), so
+ * each record draws from its own generator keyed by the seed, the step and its place in the global
+ * batch (`drawSliceKeyed`): the same state and world size give the same batches, also when resumed
+ * again, and a record's positive and negatives do not depend on the new world size. Whenever the
+ * world size equals the plan's, the draws are the reference's (the streams are replayed from step 0).
+ *
  * **Gotchas**: a record with no negatives in a batch that needs some is a {@link RecordError} (the
  * reference divides by zero). `replay` slices (before a resume point) are drawn for and dropped:
  * their draws are what keep the stream exact after a resume.
@@ -93,10 +100,14 @@ export const usesIcl = (batch: LocalSlice, retrievalUseExamples: boolean): boole
  */
 export const sampleGroup = (options: SampleGroupOptions): Op<LocalBatch | ReplaySlice, SampledBatch> => {
   const { trainGroupSize, shuffleRatio, knowledgeDistillation, retrievalUseExamples } = validateSampleGroupOptions(options);
+  const seed = parseSeed(options.seed, { allowNegative: true });
   return operator(async function* (batches, signal) {
     const random = PythonRandom.fromSeed(options.seed);
     for await (const batch of batches) {
       signal?.throwIfAborted();
+      const keyed = (batch.planWorldSize ?? batch.worldSize) !== batch.worldSize;
+      // Keyed draws need nothing from earlier steps: replayed steps are skipped unread.
+      if (keyed && batch.replay) continue;
       const groupSize = groupSizeOf(batch, trainGroupSize);
       // Draws depend only on counts, so replayed steps (before a resume point) are drawn from the index.
       const metas = batch.indices.map((i) => batch.task.store.meta(i));
@@ -114,7 +125,9 @@ export const sampleGroup = (options: SampleGroupOptions): Op<LocalBatch | Replay
       }
       const icl = usesIcl(batch, retrievalUseExamples);
       const shape: BatchShape = { groupSize, icl, records: metas.map((m) => ({ positiveLengths: m.positiveLengths, negatives: m.negatives })) };
-      const draws = drawBatch(random, shape, { shuffleRatio });
+      const draws: BatchDraws = keyed
+        ? drawSliceKeyed(seed < 0n ? -seed : seed, batch.globalStep, batch.rank * batch.indices.length, shape, { shuffleRatio })
+        : drawBatch(random, shape, { shuffleRatio });
       if (batch.replay) continue;
       const groups = batch.records.map(({ value }, i): SampledGroup => {
         const { positiveIndex, chunkOrder, negativeIndices } = draws.records[i]!;

@@ -47,7 +47,8 @@ export const sliceForRank = <A>(batch: ReadonlyArray<A>, rank: number, worldSize
 };
 
 /**
- * Keeps this rank's slice of each global batch (positions; `readRecords` reads them).
+ * Keeps this rank's slice of each global batch (positions; `readRecords` reads them), with the
+ * global batch's positions alongside (`globalIndices`) for stages that look across ranks.
  *
  * @example
  * globalBatches.pipe(shardByRank({ rank: 1, worldSize: 2 }));
@@ -62,7 +63,7 @@ export const shardByRank = (options: ShardOptions): Op<GlobalBatch, LocalSlice> 
       if (batch.worldSize !== worldSize) {
         throw new InvariantError(`batch planned for world_size ${batch.worldSize} reached a shard for world_size ${worldSize}`);
       }
-      yield { ...batch, rank, indices: sliceForRank(indices, rank, worldSize) as ReadonlyNonEmptyArray<number> };
+      yield { ...batch, rank, indices: sliceForRank(indices, rank, worldSize) as ReadonlyNonEmptyArray<number>, globalIndices: indices };
     }
   });
 };

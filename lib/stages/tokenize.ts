@@ -80,12 +80,39 @@ export const tokenize = (options: TokenizeOptions): Op<TextBatch, TokenizedBatch
  * @category stages
  */
 export const tokenizeStep = (options: TokenizeOptions): Step<TextBatch, TokenizedBatch> => {
+  const step = tokenizeWithDetail(options);
+  return async (batch) => (await step(batch)).batch;
+};
+
+/**
+ * What {@link tokenizeWithDetail} measured: each text's token count with special tokens, before the
+ * cut to `query_max_len` / `passage_max_len`.
+ *
+ * @category models
+ */
+export interface TokenizeDetail {
+  readonly queryTokens: ReadonlyArray<number>;
+  readonly passageTokens: ReadonlyArray<number>;
+}
+
+/**
+ * {@link tokenize} for one batch, with the token counts before the cut (for data reports).
+ *
+ * @category stages
+ */
+export const tokenizeWithDetail = (options: TokenizeOptions): Step<TextBatch, { batch: TokenizedBatch; detail: TokenizeDetail }> => {
   const { tokenizer, queryMaxLen, passageMaxLen } = validateTokenizeOptions(options);
+  const special = tokenizer.specialTokens.prefix.length + tokenizer.specialTokens.suffix.length;
   const cut = (ids: ReadonlyArray<ReadonlyArray<number>>, maxLength: number) =>
     ids.map((row) => withSpecialTokens(row, tokenizer.specialTokens, maxLength)) as unknown as ReadonlyNonEmptyArray<ReadonlyArray<number>>;
   return async (batch) => {
     // One call for both: a native backend then encodes them together on its threads.
     const ids = await tokenizer.encodeBatch([...batch.queries, ...batch.passages]);
-    return { ...batch, queryIds: cut(ids.slice(0, batch.queries.length), queryMaxLen), passageIds: cut(ids.slice(batch.queries.length), passageMaxLen) };
+    const queries = ids.slice(0, batch.queries.length);
+    const passages = ids.slice(batch.queries.length);
+    return {
+      batch: { ...batch, queryIds: cut(queries, queryMaxLen), passageIds: cut(passages, passageMaxLen) },
+      detail: { queryTokens: queries.map((row) => row.length + special), passageTokens: passages.map((row) => row.length + special) },
+    };
   };
 };

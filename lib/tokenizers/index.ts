@@ -1,5 +1,6 @@
 /**
- * Tokenizers: the port stages depend on, the transformers.js adapter and the hermetic fixture.
+ * Tokenizers: the port stages depend on, the Hugging Face tokenizer adapter (with transformers.js
+ * tokenizers handed in) and the hermetic fixture.
  *
  * @module
  */
@@ -12,7 +13,10 @@ export {
   tokenizerFromRecipe,
   readTokenizerFolder,
   tokenizerSetup,
+  fromTransformersTokenizer,
   type LoadTokenizerOptions,
+  type TokenizerBackend,
+  type TransformersJsTokenizer,
   type TokenizerFiles,
   type TokenizerSetup,
 } from './transformers.js';

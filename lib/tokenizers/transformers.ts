@@ -1,15 +1,18 @@
 /**
- * The {@link TokenizerPort} backed by `@huggingface/transformers` (transformers.js), loaded offline from a
- * tokenizer folder and set up the way FlagEmbedding's decoder-only ICL runner sets up Python's
- * `AutoTokenizer`, so that ids and texts equal Python `transformers` 4.57 + Rust `tokenizers` 0.22.
+ * The {@link TokenizerPort} for Hugging Face tokenizer folders, loaded offline and set up the way
+ * FlagEmbedding's decoder-only ICL runner sets up Python `transformers`' `AutoTokenizer`, so that ids
+ * and texts equal Python `transformers` 4.57 + Rust `tokenizers` 0.22. Ids come from
+ * `@huggingface/tokenizers` (the tokenizers of transformers.js 4, without its model runtimes), from
+ * Rust through the optional package `@anush008/tokenizers`, or from `@huggingface/transformers`
+ * itself when it is installed (an optional peer dependency).
  *
  * @module
  */
 import { createHash } from 'node:crypto';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { PreTrainedTokenizer } from '@huggingface/transformers';
+import { dirname, join, resolve } from 'node:path';
+import { Tokenizer } from '@huggingface/tokenizers';
 import { ConfigError, InvariantError, TokenizerError } from '../core/errors.js';
 import type { TokenizerPort, TokenizerRecipe } from './port.js';
 import { cleanUpTokenization, compileIdDecoder } from './_decode.js';
@@ -36,11 +39,13 @@ export interface LoadTokenizerOptions {
    */
   readonly addEosToken?: boolean;
   /**
-   * Who computes ids: `'js'`, transformers.js in this thread; `'native'`, Hugging Face's Rust
-   * `tokenizers` through the optional package `@anush008/tokenizers` (batched, multi-threaded).
-   * Ids and texts are the same. Default: `'js'`.
+   * Who computes ids: `'js'`, `@huggingface/tokenizers` in this thread (the tokenizers transformers.js
+   * 4 is built on); `'native'`, Hugging Face's Rust `tokenizers` through the optional package
+   * `@anush008/tokenizers` (batched, multi-threaded); `'transformers'`, transformers.js itself
+   * (`@huggingface/transformers`, an optional peer dependency: install it to use this; see
+   * {@link fromTransformersTokenizer}). Ids and texts are the same. Default: `'js'`.
    */
-  readonly backend?: 'js' | 'native';
+  readonly backend?: TokenizerBackend;
   /**
    * Characters of text pieces (the text between added tokens) whose ids are remembered, so that
    * prompts and in-context examples are not encoded again and again (see `withSegmentCache`; the
@@ -48,6 +53,16 @@ export interface LoadTokenizerOptions {
    */
   readonly segmentCacheChars?: number;
 }
+
+/**
+ * Who computes a tokenizer's ids (see {@link LoadTokenizerOptions.backend}).
+ *
+ * @category tokenizers
+ */
+export type TokenizerBackend = 'js' | 'native' | 'transformers';
+
+/** The backends, for messages. */
+const TOKENIZER_BACKENDS: ReadonlyArray<TokenizerBackend> = ['js', 'native', 'transformers'];
 
 /**
  * The parsed contents of a tokenizer folder.
@@ -223,7 +238,9 @@ const validateOptions = (options: LoadTokenizerOptions): Required<LoadTokenizerO
   const addEos = options.addEosToken ?? true;
   if (typeof addEos !== 'boolean') throw new ConfigError('add_eos_token', `must be a boolean, got ${JSON.stringify(addEos)}`);
   const backend = options.backend ?? 'js';
-  if (backend !== 'js' && backend !== 'native') throw new ConfigError('tokenizer_backend', `must be 'js' or 'native', got ${JSON.stringify(backend)}`);
+  if (!TOKENIZER_BACKENDS.includes(backend)) {
+    throw new ConfigError('tokenizer_backend', `must be ${TOKENIZER_BACKENDS.map((b) => `'${b}'`).join(', ')}, got ${JSON.stringify(backend)}`);
+  }
   const segmentCacheChars = options.segmentCacheChars ?? 1_000_000;
   if (!Number.isSafeInteger(segmentCacheChars) || segmentCacheChars < 0) {
     throw new ConfigError('segment_cache_chars', `must be a non-negative integer, got ${segmentCacheChars}`);
@@ -481,22 +498,77 @@ const plainNormalizer = (spec: unknown): ((text: string) => string) | null => {
   return (text) => compiled.reduce((t, step) => step(t), text);
 };
 
-/** The tokenizer's normalizer (for the native backend too): plain string operations where they suffice, else transformers.js's. */
-const normalizerOf = (json: Json, jsBackend: PreTrainedTokenizer | null): ((text: string) => string) => {
+// ------------------------------------------------------------------------------------------------
+// The JavaScript engines: @huggingface/tokenizers, or transformers.js's copy of it
+// ------------------------------------------------------------------------------------------------
+
+/**
+ * What this adapter uses of a JavaScript tokenizer: `@huggingface/tokenizers`' `Tokenizer`, which
+ * transformers.js 4 bundles and builds its `PreTrainedTokenizer` on (as `_tokenizer`). Typed here: the
+ * package's own declarations do not resolve under NodeNext.
+ */
+interface JsTokenizer {
+  encode(text: string, options: { readonly add_special_tokens: boolean }): { readonly ids: number[] };
+  /** The model alone (BPE here): words in, tokens out. */
+  readonly model: ((words: string[]) => string[]) & { readonly tokens_to_ids: ReadonlyMap<string, number> };
+  readonly normalizer: ((text: string) => string) | null;
+}
+
+/** transformers.js's tokenizer class, as this adapter uses it (`new PreTrainedTokenizer(tokenizerJSON, tokenizerConfig)`). */
+type TransformersTokenizerClass = new (tokenizerJson: object, tokenizerConfig: object) => { readonly _tokenizer: JsTokenizer };
+
+/** Builds a JavaScript tokenizer from a patched tokenizer.json and the config fields it reads. */
+type JsEngine = (json: Json, config: Json) => JsTokenizer;
+
+const huggingFaceTokenizers: JsEngine = (json, config) => new Tokenizer(json, config) as unknown as JsTokenizer;
+
+const transformersEngine =
+  (Class: TransformersTokenizerClass): JsEngine =>
+  (json, config) =>
+    new Class(json, config)._tokenizer;
+
+/** transformers.js, loaded on first use (an optional peer dependency); {@link importTransformers} loads it as ESM first when it can. */
+type TransformersModule = { readonly PreTrainedTokenizer: TransformersTokenizerClass; readonly AutoTokenizer: TransformersAutoTokenizer };
+type TransformersAutoTokenizer = { from_pretrained(dir: string, options: { readonly local_files_only: boolean }): Promise<TransformersJsTokenizer> };
+let transformersModule: TransformersModule | null = null;
+const TRANSFORMERS_MISSING = 'the transformers tokenizer backend needs the optional peer dependency @huggingface/transformers (npm install @huggingface/transformers)';
+const requireTransformers = (): TransformersModule => {
+  if (transformersModule !== null) return transformersModule;
+  try {
+    transformersModule = createRequire(import.meta.url)('@huggingface/transformers') as TransformersModule;
+  } catch (e) {
+    throw new TokenizerError(`${TRANSFORMERS_MISSING}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return transformersModule;
+};
+/** The ESM build (the one an application that imports transformers.js shares), for the async entry points. */
+const importTransformers = async (): Promise<TransformersModule> => {
+  if (transformersModule !== null) return transformersModule;
+  try {
+    // A variable specifier: TypeScript does not look for the optional peer's types at build time.
+    const specifier = '@huggingface/transformers';
+    transformersModule ??= (await import(specifier)) as TransformersModule;
+  } catch (e) {
+    throw new TokenizerError(`${TRANSFORMERS_MISSING}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return transformersModule;
+};
+
+/** The tokenizer's normalizer (for the native backend too): plain string operations where they suffice, else the JavaScript tokenizer's. */
+const normalizerOf = (json: Json, js: JsTokenizer | null): ((text: string) => string) => {
   const plain = plainNormalizer(json['normalizer']);
   if (plain !== null) return plain;
   const tokenizer =
-    jsBackend ??
+    js ??
     // Only for its normalizer: a tokenizer with the real normalizer and an empty model.
-    new PreTrainedTokenizer({ ...json, model: { type: 'BPE', vocab: { '<unk>': 0 }, merges: [], unk_token: '<unk>' }, added_tokens: [], pre_tokenizer: null, post_processor: null, decoder: null }, {});
-  const normalizer = (tokenizer as unknown as { _tokenizer: { normalizer: ((t: string) => string) | null } })._tokenizer.normalizer;
-  return normalizer ?? ((text) => text);
+    huggingFaceTokenizers({ ...json, model: { type: 'BPE', vocab: { '<unk>': 0 }, merges: [], unk_token: '<unk>' }, added_tokens: [], pre_tokenizer: null, post_processor: null, decoder: null }, {});
+  return tokenizer.normalizer ?? ((text) => text);
 };
 
 /** The backend's BPE model alone, on normalized words. */
-const wordModelOf = (json: Json, jsBackend: PreTrainedTokenizer | null, backend: 'js' | 'native'): WordModel => {
-  if (backend === 'js') {
-    const model = (jsBackend as unknown as { _tokenizer: { model: ((words: string[]) => string[]) & { tokens_to_ids: ReadonlyMap<string, number> } } })._tokenizer.model;
+const wordModelOf = (json: Json, js: JsTokenizer | null): WordModel => {
+  if (js !== null) {
+    const model = js.model;
     const ids = model.tokens_to_ids;
     return (words) => words.map((w) => model([w]).map((t) => ids.get(t)!));
   }
@@ -512,20 +584,30 @@ const wordModelOf = (json: Json, jsBackend: PreTrainedTokenizer | null, backend:
  * the folder). The fixture tokenizer goes through here too.
  *
  * **Details**: patches `tokenizer.json` as Python's loading and the ICL runner do (the Llama-family
- * `[bos] $A [eos]` template, `add_prefix_space`, the additional special tokens), builds a
- * transformers.js `PreTrainedTokenizer` for encoding and a Rust-exact decoder chain for decoding.
+ * `[bos] $A [eos]` template, `add_prefix_space`, the additional special tokens), builds the backend's
+ * tokenizer from it for encoding and a Rust-exact decoder chain for decoding.
  *
  * **Gotchas**: throws {@link TokenizerError} for anything Python would do that this port does not
  * reproduce (an unknown tokenizer class, special tokens missing from the vocabulary, decoders and
- * post-processors outside the supported set), and {@link ConfigError} for bad options.
+ * post-processors outside the supported set), and {@link ConfigError} for bad options. With
+ * `backend: 'transformers'` it loads transformers.js with `require` (this function is synchronous);
+ * {@link loadTokenizer} and {@link fromTransformersTokenizer} share the application's ESM copy.
+ *
+ * @example
+ * const tok = tokenizerFromFiles(fixtureTokenizerFiles(), { additionalSpecialTokens: ['<query>'] });
+ * const [ids] = await tok.encodeBatch(['<query>the']); // [358, 356]
  *
  * @category constructors
  */
-export const tokenizerFromFiles = (
+export const tokenizerFromFiles = (files: TokenizerFiles, options: LoadTokenizerOptions = {}, name = 'tokenizer', recipe?: TokenizerRecipe): TokenizerPort =>
+  buildPort(files, options, name, recipe, undefined);
+
+const buildPort = (
   files: TokenizerFiles,
-  options: LoadTokenizerOptions = {},
-  name = 'tokenizer',
-  recipe?: TokenizerRecipe,
+  options: LoadTokenizerOptions,
+  name: string,
+  recipe: TokenizerRecipe | undefined,
+  transformersClass: TransformersTokenizerClass | undefined,
 ): TokenizerPort => {
   const opts = validateOptions(options);
   const setup = setUp(files, opts);
@@ -556,8 +638,9 @@ export const tokenizerFromFiles = (
     pad_token: padToken,
     clean_up_tokenization_spaces: false,
   };
-  // Ids from transformers.js, or from HF's Rust tokenizers for the native backend (same tokenizer.json).
-  let jsBackend: PreTrainedTokenizer | null = null;
+  // Ids from JavaScript (@huggingface/tokenizers, or transformers.js's copy of it), or from HF's Rust
+  // tokenizers for the native backend (same tokenizer.json).
+  let jsBackend: JsTokenizer | null = null;
   let nativeBackend: InstanceType<NativeModule['Tokenizer']> | null = null;
   if (opts.backend === 'native') {
     const native = loadNative();
@@ -567,10 +650,14 @@ export const tokenizerFromFiles = (
       throw new TokenizerError(`tokenizer.json: the native tokenizers library cannot build it: ${e instanceof Error ? e.message : String(e)}`);
     }
   } else {
+    const [engine, library] =
+      opts.backend === 'transformers'
+        ? [transformersEngine(transformersClass ?? requireTransformers().PreTrainedTokenizer), 'transformers.js']
+        : [huggingFaceTokenizers, '@huggingface/tokenizers'];
     try {
-      jsBackend = new PreTrainedTokenizer(json, jsConfig);
+      jsBackend = engine(json, jsConfig);
     } catch (e) {
-      throw new TokenizerError(`tokenizer.json: transformers.js cannot build it: ${e instanceof Error ? e.message : String(e)}`);
+      throw new TokenizerError(`tokenizer.json: ${library} cannot build it: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 
@@ -623,7 +710,7 @@ export const tokenizerFromFiles = (
   // distinct word once. Otherwise the backend encodes whole texts.
   const byWords =
     splittable && wordSplitSafe(json)
-      ? wordEncoder({ splitTokens, normalize: normalizerOf(json, jsBackend), model: wordModelOf(json, jsBackend, opts.backend), pieceCacheChars: opts.segmentCacheChars })
+      ? wordEncoder({ splitTokens, normalize: normalizerOf(json, jsBackend), model: wordModelOf(json, jsBackend), pieceCacheChars: opts.segmentCacheChars })
       : null;
 
   const encodeBatch = async (texts: ReadonlyArray<string>): Promise<ReadonlyArray<ReadonlyArray<number>>> => {
@@ -631,7 +718,7 @@ export const tokenizerFromFiles = (
     if (texts.length === 0) return [];
     if (byWords !== null) return byWords.encodeBatch(texts);
     if (nativeBackend !== null) return (await nativeBackend.encodeBatch([...texts], { addSpecialTokens: false })).map((e) => e.getIds());
-    return texts.map((text) => jsBackend!.encode(text, { add_special_tokens: false }));
+    return texts.map((text) => jsBackend!.encode(text, { add_special_tokens: false }).ids);
   };
 
   // Both backends decode with the Rust-exact decoder in this thread: it gives Rust's text (spec/tokenizers
@@ -668,10 +755,65 @@ export const tokenizerFromFiles = (
  *
  * @category constructors
  */
-export const tokenizerFromRecipe = (recipe: TokenizerRecipe): Promise<TokenizerPort> =>
-  recipe.kind === 'folder'
-    ? loadTokenizer(recipe.dir, recipe.options)
-    : Promise.resolve(tokenizerFromFiles(recipe.files as TokenizerFiles, recipe.options, recipe.name));
+export const tokenizerFromRecipe = async (recipe: TokenizerRecipe): Promise<TokenizerPort> => {
+  if (recipe.kind === 'folder') return loadTokenizer(recipe.dir, recipe.options);
+  // The transformers backend takes the ESM build when it can (see tokenizerFromFiles).
+  if (recipe.options['backend'] === 'transformers') await importTransformers();
+  return tokenizerFromFiles(recipe.files as TokenizerFiles, recipe.options, recipe.name);
+};
+
+// ------------------------------------------------------------------------------------------------
+// transformers.js tokenizers
+// ------------------------------------------------------------------------------------------------
+
+/**
+ * A tokenizer of transformers.js (`@huggingface/transformers` 3 or 4), as {@link fromTransformersTokenizer}
+ * reads it: the files it was loaded from. Any `PreTrainedTokenizer` (what `AutoTokenizer.from_pretrained`
+ * returns) has them.
+ *
+ * @category tokenizers
+ */
+export interface TransformersJsTokenizer {
+  /** `tokenizer.json`, as transformers.js read it. */
+  readonly _tokenizerJSON: unknown;
+  /** `tokenizer_config.json`, as transformers.js read it. */
+  readonly _tokenizerConfig: unknown;
+}
+
+/**
+ * The port for a tokenizer transformers.js has loaded (`AutoTokenizer.from_pretrained(folder)`), set up
+ * as FlagEmbedding's ICL runner sets Python's up: the same ids, texts and fingerprint as
+ * {@link loadTokenizer} on the same folder, with transformers.js computing the ids.
+ *
+ * **Details**: takes the files the tokenizer was loaded from, patches them as {@link tokenizerFromFiles}
+ * does (the `add_eos_token` template, the additional special tokens), and builds a new tokenizer of
+ * the same class from them; the tokenizer passed in is not changed. Worker threads rebuild it from the
+ * same files with `@huggingface/transformers`.
+ *
+ * **Gotchas**: `@huggingface/transformers` is an optional peer dependency of this package: install it
+ * yourself. Load the folder offline: `AutoTokenizer.from_pretrained(absoluteFolder, { local_files_only: true })`
+ * (an absolute path is read as a path, not a model id). transformers.js does not tell which other files
+ * the folder holds, so the check for `special_tokens_map.json`/`added_tokens.json` (read by Python only
+ * in old set-ups) is left to {@link loadTokenizer}.
+ *
+ * @example
+ * import { AutoTokenizer } from '@huggingface/transformers';
+ * const loaded = await AutoTokenizer.from_pretrained(defaultTokenizerDir(), { local_files_only: true });
+ * const tok = fromTransformersTokenizer(loaded, { additionalSpecialTokens: ['<instruct>', '<query>', '<response>'] });
+ * const [ids] = await tok.encodeBatch(['<query>hello']); // [32001, 6312, 28709]
+ *
+ * @category constructors
+ */
+export const fromTransformersTokenizer = (
+  tokenizer: TransformersJsTokenizer,
+  options: Omit<LoadTokenizerOptions, 'backend'> = {},
+  name = 'transformers.js tokenizer',
+): TokenizerPort => {
+  const files: TokenizerFiles = { tokenizerJson: tokenizer._tokenizerJSON, tokenizerConfig: tokenizer._tokenizerConfig };
+  const opts = { ...options, backend: 'transformers' } as const;
+  const Class = (tokenizer as unknown as { readonly constructor: TransformersTokenizerClass }).constructor;
+  return buildPort(files, opts, name, { kind: 'files', files, options: validateOptions(opts), name }, Class);
+};
 
 // ------------------------------------------------------------------------------------------------
 // Folders
@@ -711,8 +853,20 @@ const readJson = async (dir: string, file: string): Promise<unknown> => {
  * @category constructors
  */
 export const loadTokenizer = async (dir: string, options: LoadTokenizerOptions = {}): Promise<TokenizerPort> => {
-  validateOptions(options);
-  return tokenizerFromFiles(await readTokenizerFolder(dir), options, dir, { kind: 'folder', dir, options: validateOptions(options) });
+  const opts = validateOptions(options);
+  const files = await readTokenizerFolder(dir);
+  const recipe: TokenizerRecipe = { kind: 'folder', dir, options: opts };
+  if (opts.backend !== 'transformers') return tokenizerFromFiles(files, opts, dir, recipe);
+  // transformers.js reads the folder itself, as an application would hand its tokenizer in.
+  const { AutoTokenizer } = await importTransformers();
+  let loaded: TransformersJsTokenizer;
+  try {
+    loaded = await AutoTokenizer.from_pretrained(resolve(dir), { local_files_only: true });
+  } catch (e) {
+    throw new TokenizerError(`${dir}: transformers.js cannot load it: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  const Class = (loaded as unknown as { readonly constructor: TransformersTokenizerClass }).constructor;
+  return buildPort({ tokenizerJson: loaded._tokenizerJSON, tokenizerConfig: loaded._tokenizerConfig, otherFiles: files.otherFiles ?? [] }, opts, dir, recipe, Class);
 };
 
 /**

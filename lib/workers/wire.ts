@@ -65,7 +65,9 @@ export type Response = { readonly id: number; readonly result: WireResult } | { 
  * category and type, its chosen positive and its sampled negatives (re-indexed), not its whole
  * `neg` list (which can be hundreds of passages).
  */
-export const toWire = (batch: SampledBatch): WireBatch => {
+export const toWire = (sampled: SampledBatch): WireBatch => {
+  // The mask stays here: the main thread keeps it with the batch, and workers never read it.
+  const { falseNegativeMask: _mask, ...batch } = sampled;
   const { store: _store, ...task } = batch.task;
   const records = batch.records.map((record, i) => {
     const group = batch.groups[i]!;

@@ -18,6 +18,7 @@ CASES = {
     "rank 0 of 2": ["--world_size", "2", "--rank", "0", "--steps", "8"],
     "rank 1 of 2, with texts": ["--world_size", "2", "--rank", "1", "--steps", "8", "--with_text"],
     "sub-batches of 3": ["--world_size", "1", "--rank", "0", "--steps", "5", "--sub_batch_size", "3"],
+    "false-negative mask, global": ["--world_size", "2", "--rank", "1", "--steps", "6", "--false_negative_scope", "global"],
 }
 
 
@@ -29,6 +30,7 @@ def test_iter_batches_equals_dump_json_field_for_field(name):
     records = dump_json([*SMALL, *[a for a in extra if a != "--with_text"]])
     assert len(steps) == len(records) > 0
     assert any(r["teacher_scores"] is None for r in records) or name == "sub-batches of 3"
+    assert ("false_negative_mask" in records[0]) == ("--false_negative_scope" in extra)
     for i, (step, record) in enumerate(zip(steps, records)):
         assert_same_step(step, record, with_text)
         assert step["global_step"] == i and step["resume"]["globalStep"] == i + 1

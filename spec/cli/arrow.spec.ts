@@ -50,6 +50,23 @@ describe('dump --format arrow', () => {
     }
   });
 
+  it('with --false_negative_scope the mask comes too, equal to the JSON line’s (a bool matrix per step)', async () => {
+    for (const scope of ['local', 'global']) {
+      const args = [...ARGS, '--false_negative_scope', scope];
+      const json = dumpLines((await runCli(['dump', ...args])).stdout) as Record<string, unknown>[];
+      const run = await runBinary(['dump', ...args, '--format', 'arrow']);
+      assert.equal(run.code, 0, run.stderr);
+      const table = tableFromIPC(run.stdout);
+      assert.equal(table.numRows, json.length);
+      json.forEach((record, i) => {
+        assert.ok(Array.isArray(record['false_negative_mask']));
+        assert.deepEqual(plain(table.getChild('false_negative_mask')!.get(i)), record['false_negative_mask'], `${scope} step ${i}`);
+      });
+    }
+    const without = tableFromIPC((await runBinary(['dump', ...ARGS, '--format', 'arrow'])).stdout);
+    assert.equal(without.getChild('false_negative_mask'), null, 'no mask column unless asked, as the JSON line');
+  });
+
   it('--state_out writes the resume state of the last step, the one its row carries', async () => {
     const state = join(writeTree({}), 'state.json');
     const run = await runBinary(['dump', ...ARGS, '--format', 'arrow', '--state_out', state]);

@@ -132,7 +132,7 @@ describe('readConfigFile', () => {
     await assert.rejects(readConfigFile(file('u.yaml', 'qurey_max_len: 3\n'), 'dump'), isConfigError('config', /u\.yaml: unknown key "qurey_max_len" \(did you mean query_max_len\?\)$/));
     await assert.rejects(readConfigFile(file('d.yaml', 'query-max-len: 3\n'), 'dump'), isConfigError('config', /unknown key "query-max-len" \(did you mean query_max_len\?\)$/));
     await assert.rejects(readConfigFile(file('n.yaml', 'no_retrieval_use_examples: true\n'), 'dump'), isConfigError('config', /unknown key "no_retrieval_use_examples" \(did you mean retrieval_use_examples\?\)/));
-    await assert.rejects(readConfigFile(file('j.yaml', 'json: true\n'), 'dump'), isConfigError('config', /j\.yaml: json is not an option of dump \(plan takes it\)/));
+    await assert.rejects(readConfigFile(file('j.yaml', 'json: true\n'), 'dump'), isConfigError('config', /j\.yaml: json is not an option of dump \(plan and stats take it\)/));
     assert.deepEqual(await readConfigFile(file('j2.yaml', 'json: true\n'), 'plan'), { json: true });
     await assert.rejects(readConfigFile(file('cc.yaml', 'config: other.yaml\n'), 'dump'), isConfigError('config', /cannot name another config file/));
   });

@@ -53,7 +53,7 @@ describe('cli: bad arguments exit 2 with a one-line message', () => {
     ['an unknown argument', untyped('--bogus', '1'), /unknown option --bogus for dump/],
     ['a misspelled argument', untyped('--query_max_lne', '1'), /unknown option --query_max_lne for dump \(did you mean --query_max_len\?\)$/m],
     ['a misspelled command', ['dupm', '--train_data', UNTYPED], /unknown command "dupm" \(did you mean dump\?\)/],
-    ['an option of another command', untyped('--json'), /unknown option --json for dump \(plan takes it\)/],
+    ['an option of another command', untyped('--json'), /unknown option --json for dump \(plan and stats take it\)/],
     ['a negative --steps (it used to print nothing and exit 0)', untyped('--steps', '-1'), /steps: must be a non-negative integer, got -1/],
     ['a negative --workers (it used to be taken as 0)', untyped('--workers', '-1', '--steps', '1'), /workers: must be a non-negative integer/],
     ['an integer beyond 2^53', untyped('--steps', '9007199254740993'), /steps: integer out of range/],

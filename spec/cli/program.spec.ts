@@ -112,8 +112,9 @@ describe('parseArguments: FlagEmbedding argument semantics', () => {
   it('choices: one of the words, with "did you mean" for a near miss', () => {
     assert.equal(parseArguments(['--bad_records', 'skip']).bad_records, 'skip');
     assert.equal(parseArguments(['--tokenizer_backend=native']).tokenizer_backend, 'native');
+    assert.equal(parseArguments(['--tokenizer_backend', 'transformers']).tokenizer_backend, 'transformers');
     assert.throws(() => parseArguments(['--bad_records', 'skp']), isConfigError('bad_records', /must be fail or skip, got "skp" \(did you mean skip\?\)/));
-    assert.throws(() => parseArguments(['--tokenizer_backend', 'python']), isConfigError('tokenizer_backend', /must be js or native, got "python"$/));
+    assert.throws(() => parseArguments(['--tokenizer_backend', 'python']), isConfigError('tokenizer_backend', /must be js or native or transformers, got "python"$/));
   });
 
   it('backslash-n in text options is a newline; paths and lists are left alone', () => {
@@ -150,7 +151,7 @@ describe('parseCommandLine: commands, per-command options, did you mean', () => 
   });
 
   it('an option of another command says which commands take it', () => {
-    assert.throws(() => parseCommandLine(['dump', '--json']), isUsageError(/^unknown option --json for dump \(plan takes it\)$/));
+    assert.throws(() => parseCommandLine(['dump', '--json']), isUsageError(/^unknown option --json for dump \(plan and stats take it\)$/));
   });
 
   it('an option before the command says where it goes', () => {

@@ -51,11 +51,13 @@ describe('cli: dump --state_out, then dump --resume_from', () => {
     });
   }
 
-  it('the state file is JSON: version 1, globalStep = steps printed, with data/config/tokenizer fingerprints', async () => {
+  it('the state file is JSON: version 2, globalStep = steps printed, with data/config/tokenizer fingerprints and the plan', async () => {
     const state = join(tempDir(), 'state.json');
     ok(await runCli(dump('--steps', '25', '--state_out', state)));
-    const parsed = JSON.parse(readFileSync(state, 'utf8')) as Record<string, unknown> & { fingerprint: Record<string, unknown> };
-    assert.equal(parsed['version'], 1);
+    const parsed = JSON.parse(readFileSync(state, 'utf8')) as Record<string, unknown> & { fingerprint: Record<string, unknown>; plan: Record<string, unknown> };
+    assert.equal(parsed['version'], 2);
+    assert.equal(typeof parsed.plan['worldSize'], 'number');
+    assert.ok(Array.isArray(parsed.plan['globalBatchSizes']));
     assert.equal(parsed['globalStep'], 25);
     assert.equal(typeof parsed['epoch'], 'number');
     assert.equal(typeof parsed['step'], 'number');

@@ -24,4 +24,17 @@ describe('examples', () => {
     assert.equal(lines.length, 5, stdout);
     for (const line of lines) assert.match(line, /^step \d+ examples\/data\/\S+: \d+% of query cells and \d+% of passage cells are padding$/);
   });
+
+  it('falseNegatives prints, per step, the global mask’s shape (this rank’s queries × both ranks’ passages) and how many passages it takes out', async () => {
+    const { stdout } = await run('examples/falseNegatives.ts', '8');
+    const steps = stdout.split('\n').filter((l) => l.startsWith('step '));
+    assert.equal(steps.length, 8, stdout);
+    for (const line of steps) {
+      const m = /^step \d+ \| examples\/data\/\S+ \((\w+)\) \| mask (\d+)×(\d+) \| (\d+) masked$/.exec(line);
+      assert.ok(m, line);
+      // Two ranks: the columns are twice this rank's passages (queries × group size × 2).
+      assert.equal(Number(m[3]) % (2 * Number(m[2])), 0, line);
+    }
+    assert.ok(steps.some((l) => /\(symmetric_class\) .* [1-9]\d* masked$/.test(l)), 'the class labels repeat across queries: masked');
+  });
 });

@@ -18,11 +18,12 @@ export const allRecords = (owner: { readonly store: { readonly size: number; rea
 
 /** A resume state for hand-built batches (fingerprints empty, as stages get them by default). */
 export const resumeAt = (globalStep: number, epoch = 0, step = globalStep): ResumeState => ({
-  version: 1,
+  version: 2,
   globalStep,
   epoch,
   step,
   fingerprint: { data: '', config: '', tokenizer: '' },
+  plan: { worldSize: 1, perDeviceTrainBatchSize: null, globalBatchSizes: [] },
 });
 
 /** No optional column anywhere; override the ones a test needs. */

@@ -31,6 +31,7 @@ import { toTaskFiles } from '../../lib/stages/toTaskFiles.js';
 import { fixtureTokenizer } from '../../lib/tokenizers/fixture.js';
 import { corpus, pipelineOptions, sourced } from '../arbitraries/corpus.js';
 import { FC_SEED, fcParams } from '../helpers/fc.js';
+import { fixedOptions, fixedRecords } from '../helpers/resumeFixture.js';
 import { jsonl, record, writeTree } from '../helpers/tmp.js';
 
 const tokenizer = fixtureTokenizer({ additionalSpecialTokens: ['<instruct>', '<query>', '<response>'] });
@@ -105,7 +106,7 @@ const resumesExactly = (resume: Resumer) =>
     const resumeOptions = { ...c.options, rank: c.resumeRank };
     const full = await run(c.records, resumeOptions, k + WINDOW);
     let state: ResumeState;
-    if (k === 0) state = initialResumeState(full[0]!.resume.fingerprint);
+    if (k === 0) state = initialResumeState(full[0]!.resume.fingerprint, full[0]!.resume.plan);
     else {
       const stopped = await run(c.records, { ...c.options, rank: c.stopRank }, k);
       if (stopped.length !== k) return false;
@@ -130,41 +131,6 @@ const reseedingResume: Resumer = (records, o, state) =>
 
 /** A "resume" that starts one step late. */
 const offByOneResume: Resumer = (records, o, state) => from(libraryResume(records, o, state)).pipe(skip(1));
-
-// ------------------------------------------------------------------------------------------------
-// A fixed corpus for the examples.
-// ------------------------------------------------------------------------------------------------
-
-const fixedRecords = (variant = 0): SourcedExample[] => {
-  const file = (name: string, n: number, extra: Record<string, unknown> = {}) =>
-    Array.from({ length: n }, (_, i): SourcedExample => ({
-      file: name,
-      line: i + 1,
-      record: i,
-      origin: { entry: name, entryIndex: name === 'a.jsonl' ? 0 : 1, inFolder: false },
-      value: {
-        query: `query ${name} ${i}${variant !== 0 && i === 0 ? ' changed' : ''}`,
-        pos: [`positive ${i} ${'long text '.repeat(i % 3 === 0 ? 12 : 1)}`],
-        neg: Array.from({ length: 2 + (i % 5) }, (_, j) => `negative ${i}.${j}`),
-        ...extra,
-      },
-    }));
-  return [...file('a.jsonl', 13, { prompt: 'Find it.', type: 'normal' }), ...file('b.jsonl', 10, { prompt: 'Same meaning.', type: 'symmetric_sts' })];
-};
-
-const fixedOptions = (extra: Partial<FlagEmbeddingOptions> = {}): FlagEmbeddingOptions => ({
-  trainData: [],
-  tokenizer,
-  seed: '18446744073709551621', // 2^64 + 5
-  perDeviceTrainBatchSize: 2,
-  worldSize: 2,
-  rank: 0,
-  trainGroupSize: 3,
-  shuffleRatio: 0.5,
-  queryMaxLen: 64,
-  passageMaxLen: 32,
-  ...extra,
-});
 
 /** The resume state after `k` steps of the fixed case (rank 0). */
 const fixedState = async (k: number, extra: Partial<FlagEmbeddingOptions> = {}, records = fixedRecords()): Promise<ResumeState> =>

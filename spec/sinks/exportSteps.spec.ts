@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { from } from 'ix/asynciterable';
 import { openSavedDataset, readSavedRows } from '../../lib/arrow/savedDataset.js';
 import { toDumpRecord } from '../../lib/cli/commands.js';
-import type { PaddedBatch, ResumeState } from '../../lib/core/model.js';
+import type { PaddedBatch, ResumeState, ResumeStateV1 } from '../../lib/core/model.js';
 import { operator } from '../../lib/core/operator.js';
 import { flagEmbeddingBatches, type FlagEmbeddingOptions } from '../../lib/pipelines/flagEmbeddingIcl.js';
 import { EXPORT_MANIFEST, exportSteps, type ExportManifest, type ExportStepsOptions } from '../../lib/sinks/exportSteps.js';
@@ -34,7 +34,7 @@ const pipeline: Omit<FlagEmbeddingOptions, 'rank'> = {
   passageMaxLen: 48,
 };
 
-const batchesOf = (rank: number, resumeFrom: ResumeState | null) => flagEmbeddingBatches({ ...pipeline, rank, resumeFrom });
+const batchesOf = (rank: number, resumeFrom: ResumeState | ResumeStateV1 | null) => flagEmbeddingBatches({ ...pipeline, rank, resumeFrom });
 
 const options = (out: string, extra: Partial<ExportStepsOptions> = {}): ExportStepsOptions => ({
   out,
@@ -111,7 +111,7 @@ describe('exportSteps', () => {
 
   it('an interrupted export continues from the last recorded shard and ends byte for byte as an uninterrupted one', async () => {
     const dir = writeTree({});
-    const failing = (rank: number, resumeFrom: ResumeState | null) =>
+    const failing = (rank: number, resumeFrom: ResumeState | ResumeStateV1 | null) =>
       from(batchesOf(rank, resumeFrom)).pipe(
         operator<PaddedBatch, PaddedBatch>(async function* (src) {
           for await (const b of src) {

@@ -91,13 +91,13 @@ describe(`toArrowStream (FC_SEED=${FC_SEED})`, () => {
   it('texts only with withText; the schema metadata says so, with the layout and the version', async () => {
     const without = tableFromIPC(await bytesOf(whole.slice(0, 2), {}));
     assert.ok(!without.schema.fields.some((f) => f.name.endsWith('_text')));
-    assert.deepEqual(JSON.parse(without.schema.metadata.get(STEP_TABLE_METADATA_KEY)!), { version: 1, tensors: 'whole', with_text: false });
+    assert.deepEqual(JSON.parse(without.schema.metadata.get(STEP_TABLE_METADATA_KEY)!), { version: 1, tensors: 'whole', with_text: false, false_negative_mask: false });
     const withText = tableFromIPC(await bytesOf(chunked.slice(0, 2), { subBatchSize: 3, withText: true }));
     assert.deepEqual(
       withText.schema.fields.map((f) => f.name),
       ['epoch', 'example_indices', 'queries_text', 'passages_text', 'teacher_scores', 'no_in_batch_neg', 'q_ids', 'q_mask', 'p_ids', 'p_mask', 'step', 'global_step', 'rank', 'world_size', 'resume'],
     );
-    assert.deepEqual(JSON.parse(withText.schema.metadata.get(STEP_TABLE_METADATA_KEY)!), { version: 1, tensors: 'chunked', with_text: true });
+    assert.deepEqual(JSON.parse(withText.schema.metadata.get(STEP_TABLE_METADATA_KEY)!), { version: 1, tensors: 'chunked', with_text: true, false_negative_mask: false });
   });
 
   it('a matrix is its rows back to back: the int32 values are the row-major matrix and every row has the same length', async () => {

@@ -1,19 +1,20 @@
 /**
- * The two backends of the tokenizer port (`'js'`: transformers.js in this thread; `'native'`: HF's
- * Rust tokenizers) against each other and against whole-text encoders: on fuzzed text both give the
- * ids transformers.js and Rust give for the whole text (which proves the word-by-word path exact on
- * that text), and both decode any id list as Rust's own decode does (both use this library's
- * Rust-exact decoder, with its per-id table for Llama's decoder). Also: the caches change nothing (any
- * size, concurrent calls), `wordSplitSafe` refuses a merge list that joins words and the port then
- * still encodes right, the fused Llama decoder equals the step-by-step chain, and a meta-test shows
- * that cutting words at the wrong place is caught.
+ * The backends of the tokenizer port (`'js'`: @huggingface/tokenizers in this thread; `'native'`: HF's
+ * Rust tokenizers; `'transformers'`: transformers.js, when the optional peer is installed) against
+ * each other and against whole-text encoders: on fuzzed text every backend gives the ids
+ * @huggingface/tokenizers, transformers.js and Rust give for the whole text (which proves the
+ * word-by-word path exact on that text), and both decode any id list as Rust's own decode does (all
+ * use this library's Rust-exact decoder, with its per-id table for Llama's decoder). Also: the caches
+ * change nothing (any size, concurrent calls), `wordSplitSafe` refuses a merge list that joins words
+ * and the port then still encodes right, the fused Llama decoder equals the step-by-step chain, and a
+ * meta-test shows that cutting words at the wrong place is caught.
  */
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { before, describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
-import { PreTrainedTokenizer } from '@huggingface/transformers';
+import { Tokenizer } from '@huggingface/tokenizers';
 import { compileDecoder, compileIdDecoder } from '../../lib/tokenizers/_decode.js';
 import { addedTokenSplitter } from '../../lib/tokenizers/addedTokens.js';
 import type { TokenizerPort } from '../../lib/tokenizers/port.js';
@@ -24,10 +25,12 @@ import {
   tokenizerFromFiles,
   tokenizerSetup,
   type LoadTokenizerOptions,
+  type TokenizerBackend,
   type TokenizerFiles,
 } from '../../lib/tokenizers/index.js';
 import { wordEncoder, wordSplitSafe } from '../../lib/tokenizers/wordBpe.js';
 import { FC_SEED, fcParams } from '../helpers/fc.js';
+import { hasTransformers, needsTransformers } from '../helpers/transformers.js';
 
 const SPACE = '\u2581';
 const ADDITIONAL = ['<instruct>', '<query>', '<response>'] as const;
@@ -44,15 +47,30 @@ type NativeTokenizer = {
 };
 const native = createRequire(import.meta.url)('@anush008/tokenizers') as { Tokenizer: { fromString(json: string): NativeTokenizer } };
 
-/** Whole-text encoders straight from the two libraries (no splitting, no caching), and Rust's own decode: the oracles. */
+/** A JavaScript tokenizer as these specs use it (@huggingface/tokenizers' `Tokenizer`; its own declarations do not resolve under NodeNext). */
+type JsTokenizer = { encode(text: string, options: { add_special_tokens: boolean }): { ids: number[] } };
+const jsTokenizer = (json: object, config: object): JsTokenizer => new Tokenizer(json, config) as JsTokenizer;
+
+/** transformers.js (an optional peer: present when installed, as it is with the dev dependencies). */
+const transformers = hasTransformers
+  ? (createRequire(import.meta.url)('@huggingface/transformers') as { PreTrainedTokenizer: new (json: object, config: object) => { encode(text: string, options: { add_special_tokens: boolean }): number[] } })
+  : null;
+
+/**
+ * Whole-text encoders straight from the libraries (no splitting, no caching), and Rust's own decode:
+ * the oracles. `transformersWhole` is null when transformers.js is not installed.
+ */
 const wholeTextEncoders = (files: TokenizerFiles) => {
   const setup = tokenizerSetup(files, OPTIONS);
-  const js = new PreTrainedTokenizer(setup.json, { bos_token: setup.bosToken, eos_token: setup.eosToken, unk_token: setup.unkToken, pad_token: setup.padToken });
+  const config = { bos_token: setup.bosToken, eos_token: setup.eosToken, unk_token: setup.unkToken, pad_token: setup.padToken };
+  const js = jsTokenizer(setup.json, config);
   const rust = native.Tokenizer.fromString(JSON.stringify(setup.json));
-  const transformersJs: Encoder = async (texts) => texts.map((t) => js.encode(t, { add_special_tokens: false }));
+  const jsWhole: Encoder = async (texts) => texts.map((t) => js.encode(t, { add_special_tokens: false }).ids);
+  const tjs = transformers === null ? null : new transformers.PreTrainedTokenizer(setup.json, config);
+  const transformersWhole: Encoder | null = tjs === null ? null : async (texts) => texts.map((t) => tjs.encode(t, { add_special_tokens: false }));
   const rustWhole: Encoder = async (texts) => (texts.length === 0 ? [] : (await rust.encodeBatch([...texts], { addSpecialTokens: false })).map((e) => e.getIds()));
   const rustDecode = async (lists: Ids): Promise<ReadonlyArray<string>> => rust.decodeBatch(lists.map((ids) => [...ids]), false);
-  return { setup, transformersJs, rustWhole, rustDecode };
+  return { setup, jsWhole, transformersWhole, rustWhole, rustDecode };
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -104,11 +122,11 @@ const allAgree = (encoders: () => ReadonlyArray<Encoder>) =>
  */
 const wordCutEncoder = (setup: ReturnType<typeof tokenizerSetup>, cut: (normalized: string) => string[]): Encoder => {
   const json = setup.json as Json;
-  const bare = new PreTrainedTokenizer({ ...json, normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [] }, {});
+  const bare = jsTokenizer({ ...json, normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, added_tokens: [] }, {});
   const split = addedTokenSplitter((json['added_tokens'] as Json[]).map((t) => ({ content: t['content'] as string, id: t['id'] as number })));
   return async (texts) =>
     texts.map((text) =>
-      split(text).flatMap((p) => ('id' in p ? [p.id] : cut(`${SPACE}${p.text.replaceAll(' ', SPACE)}`).flatMap((w) => bare.encode(w, { add_special_tokens: false })))),
+      split(text).flatMap((p) => ('id' in p ? [p.id] : cut(`${SPACE}${p.text.replaceAll(' ', SPACE)}`).flatMap((w) => bare.encode(w, { add_special_tokens: false }).ids))),
     );
 };
 
@@ -180,18 +198,21 @@ const tokensArb = fc
 // The spec
 // ------------------------------------------------------------------------------------------------
 
-describe(`tokenizer backends: js and native (FC_SEED=${FC_SEED})`, () => {
+/** The backends checked here: transformers.js too when it is installed (its absence is reported by the test below). */
+const BACKENDS: ReadonlyArray<TokenizerBackend> = hasTransformers ? ['js', 'native', 'transformers'] : ['js', 'native'];
+
+describe(`tokenizer backends: ${BACKENDS.join(', ')} (FC_SEED=${FC_SEED})`, () => {
   let files: TokenizerFiles;
   let oracle: ReturnType<typeof wholeTextEncoders>;
   const ports: Record<string, TokenizerPort> = {};
-  const port = (backend: 'js' | 'native', segmentCacheChars?: number): TokenizerPort => ports[`${backend}:${segmentCacheChars ?? 'default'}`]!;
+  const port = (backend: TokenizerBackend, segmentCacheChars?: number): TokenizerPort => ports[`${backend}:${segmentCacheChars ?? 'default'}`]!;
   let vocabSize: number;
   let idOf: (token: string) => number | undefined;
 
   before(async () => {
     files = await readTokenizerFolder(defaultTokenizerDir());
     oracle = wholeTextEncoders(files);
-    for (const backend of ['js', 'native'] as const) {
+    for (const backend of BACKENDS) {
       for (const segmentCacheChars of [undefined, 0, 50]) {
         const options: LoadTokenizerOptions = { ...OPTIONS, backend, ...(segmentCacheChars === undefined ? {} : { segmentCacheChars }) };
         ports[`${backend}:${segmentCacheChars ?? 'default'}`] = await loadDefaultTokenizer(options);
@@ -214,9 +235,18 @@ describe(`tokenizer backends: js and native (FC_SEED=${FC_SEED})`, () => {
       );
     });
 
-    it('js port, native port, transformers.js whole-text and Rust whole-text give the same ids on fuzzed text', async () => {
+    it('the transformers backend is checked here (transformers.js is installed)', needsTransformers(), () => {
+      assert.ok(BACKENDS.includes('transformers') && oracle.transformersWhole !== null);
+    });
+
+    it('every backend\'s port, and @huggingface/tokenizers, transformers.js and Rust on whole texts give the same ids on fuzzed text', async () => {
       await fc.assert(
-        allAgree(() => [oracle.transformersJs, (t) => port('js').encodeBatch(t), (t) => port('native').encodeBatch(t), oracle.rustWhole]),
+        allAgree(() => [
+          oracle.jsWhole,
+          ...BACKENDS.map((backend): Encoder => (t) => port(backend).encodeBatch(t)),
+          ...(oracle.transformersWhole === null ? [] : [oracle.transformersWhole]),
+          oracle.rustWhole,
+        ]),
         fcParams({
           numRuns: 2000,
           examples: [
@@ -234,8 +264,8 @@ describe(`tokenizer backends: js and native (FC_SEED=${FC_SEED})`, () => {
         .chain((pool) => fc.array(fc.array(fc.constantFrom(...pool), { maxLength: 4 }), { minLength: 1, maxLength: 5 }));
       await fc.assert(
         fc.asyncProperty(callsArb, async (calls) => {
-          const expected = await Promise.all(calls.map(oracle.transformersJs));
-          for (const backend of ['js', 'native'] as const) {
+          const expected = await Promise.all(calls.map(oracle.jsWhole));
+          for (const backend of BACKENDS) {
             for (const size of [undefined, 0, 50]) {
               const p = port(backend, size);
               const got = await Promise.all(calls.map((texts) => p.encodeBatch(texts)));
@@ -251,8 +281,8 @@ describe(`tokenizer backends: js and native (FC_SEED=${FC_SEED})`, () => {
     it("countBatch (where the port has it) gives the lengths of encodeBatch's ids, for every cache size, also concurrently", async () => {
       await fc.assert(
         fc.asyncProperty(fc.array(textsArb, { minLength: 1, maxLength: 4 }), async (calls) => {
-          const expected = (await Promise.all(calls.map(oracle.transformersJs))).map((ids) => ids.map((row) => row.length));
-          for (const backend of ['js', 'native'] as const) {
+          const expected = (await Promise.all(calls.map(oracle.jsWhole))).map((ids) => ids.map((row) => row.length));
+          for (const backend of BACKENDS) {
             for (const size of [undefined, 0, 50]) {
               const p = port(backend, size);
               if (p.countBatch === undefined) return false; // the word path is taken for Mistral, so it counts
@@ -271,8 +301,8 @@ describe(`tokenizer backends: js and native (FC_SEED=${FC_SEED})`, () => {
       const likeThePort = wordCutEncoder(oracle.setup, cutAfterNonSpace);
       assert.deepEqual(cutAfterNonSpace(`${SPACE}a${SPACE}${SPACE}b${SPACE}`), [`${SPACE}a`, `${SPACE}${SPACE}b`, SPACE]);
       assert.deepEqual(cutAtEverySpace(`${SPACE}a${SPACE}${SPACE}b`), [`${SPACE}a`, SPACE, `${SPACE}b`]);
-      await fc.assert(allAgree(() => [oracle.transformersJs, likeThePort]), fcParams({ numRuns: 500 }));
-      assertCaught(await fc.check(allAgree(() => [oracle.transformersJs, everySpace]), fcParams({ numRuns: 500 })));
+      await fc.assert(allAgree(() => [oracle.jsWhole, likeThePort]), fcParams({ numRuns: 500 }));
+      assertCaught(await fc.check(allAgree(() => [oracle.jsWhole, everySpace]), fcParams({ numRuns: 500 })));
     });
   });
 
@@ -283,7 +313,7 @@ describe(`tokenizer backends: js and native (FC_SEED=${FC_SEED})`, () => {
       assert.equal(vocabSize, 32003);
     });
 
-    it("both backends decode random id lists as Rust's own decode does, unknown ids included", async () => {
+    it("every backend decodes random id lists as Rust's own decode does, unknown ids included", async () => {
       const idArb = fc.oneof(
         { weight: 4, arbitrary: fc.integer({ min: 0, max: vocabSize - 1 }) },
         { weight: 4, arbitrary: fc.integer({ min: 0x80, max: 0xff }).map((b) => 3 + b) },
@@ -293,26 +323,28 @@ describe(`tokenizer backends: js and native (FC_SEED=${FC_SEED})`, () => {
       await fc.assert(
         fc.asyncProperty(fc.array(fc.array(idArb, { maxLength: 12 }), { minLength: 1, maxLength: 6 }), async (lists) => {
           const rust = await oracle.rustDecode(lists);
-          return isDeepStrictEqual(await port('js').decodeBatch(lists), rust) && isDeepStrictEqual(await port('native').decodeBatch(lists), rust);
+          for (const backend of BACKENDS) if (!isDeepStrictEqual(await port(backend).decodeBatch(lists), rust)) return false;
+          return true;
         }),
         fcParams({ numRuns: 1500 }),
       );
     });
 
-    it("both backends decode the ids of random texts cut at every position (multi-byte characters cut apart) as Rust's own decode does", async () => {
+    it("every backend decodes the ids of random texts cut at every position (multi-byte characters cut apart) as Rust's own decode does", async () => {
       await fc.assert(
         fc.asyncProperty(textArb, async (text) => {
           const [ids] = await port('js').encodeBatch([text]);
           const lists = [];
           for (let k = 0; k <= ids!.length; k++) lists.push(ids!.slice(0, k), ids!.slice(k));
           const rust = await oracle.rustDecode(lists);
-          return isDeepStrictEqual(await port('js').decodeBatch(lists), rust) && isDeepStrictEqual(await port('native').decodeBatch(lists), rust);
+          for (const backend of BACKENDS) if (!isDeepStrictEqual(await port(backend).decodeBatch(lists), rust)) return false;
+          return true;
         }),
         fcParams({ numRuns: 500, examples: [['中文😀 ∑𝔽 한국어']] }),
       );
     });
 
-    it("an invalid UTF-8 run of byte tokens is one U+FFFD per byte, in both backends and in Rust's own decode", async () => {
+    it("an invalid UTF-8 run of byte tokens is one U+FFFD per byte, in every backend and in Rust's own decode", async () => {
       const b = (...bytes: number[]) => bytes.map((x) => 3 + x);
       const cases: Array<[number[], string]> = [
         [b(0xe4), '\uFFFD'],
@@ -325,7 +357,7 @@ describe(`tokenizer backends: js and native (FC_SEED=${FC_SEED})`, () => {
         [b(0xed, 0xa0, 0x80), '\uFFFD\uFFFD\uFFFD'],
         [b(0xef, 0xbb, 0xbf), '\uFEFF'],
       ];
-      for (const backend of ['js', 'native'] as const) {
+      for (const backend of BACKENDS) {
         assert.deepEqual(await port(backend).decodeBatch(cases.map(([ids]) => ids)), cases.map(([, text]) => text), backend);
       }
       assert.deepEqual(await oracle.rustDecode(cases.map(([ids]) => ids)), cases.map(([, text]) => text), 'rust');
@@ -365,16 +397,17 @@ describe(`tokenizer backends: js and native (FC_SEED=${FC_SEED})`, () => {
       assert.equal(wordSplitSafe(withModel({ merges: [`${SPACE}${SPACE} ${SPACE}`, ...merges], vocab: { ...vocab, [`${SPACE}${SPACE}${SPACE}`]: 99_999 } })), true, '▁▁ + ▁ stays inside a word');
     });
 
-    it('a port built from such files (both backends, whole texts behind the segment cache) still gives the whole-text ids', async () => {
+    it('a port built from such files (every backend, whole texts behind the segment cache) still gives the whole-text ids', async () => {
       const unsafe = unsafeFiles();
       const whole = wholeTextEncoders(unsafe);
       const shipped = oracle;
       const texts = ['a b', 'ca b', 'data base', 'tea break<query>banana bread', '<s>la b</s>xa b', 'a  b', `a${SPACE}b`, '<query>a b<response>ca b'];
-      const unsafeIds = await whole.transformersJs(texts);
+      const unsafeIds = await whole.jsWhole(texts);
       // The added merge matters: whole-text ids differ from the shipped tokenizer's on these texts.
-      assert.notDeepEqual(unsafeIds, await shipped.transformersJs(texts));
+      assert.notDeepEqual(unsafeIds, await shipped.jsWhole(texts));
       assert.deepEqual(await whole.rustWhole(texts), unsafeIds);
-      const unsafePorts = (['js', 'native'] as const).flatMap((backend) =>
+      if (whole.transformersWhole !== null) assert.deepEqual(await whole.transformersWhole(texts), unsafeIds);
+      const unsafePorts = BACKENDS.flatMap((backend) =>
         [undefined, 0, 50].map((segmentCacheChars) => tokenizerFromFiles(unsafe, { ...OPTIONS, backend, ...(segmentCacheChars === undefined ? {} : { segmentCacheChars }) }, `unsafe-${backend}`)),
       );
       for (const p of unsafePorts) assert.deepEqual(await p.encodeBatch(texts), unsafeIds, p.name);
@@ -382,7 +415,7 @@ describe(`tokenizer backends: js and native (FC_SEED=${FC_SEED})`, () => {
       const withAB = fc.array(fc.oneof(textArb, fc.constantFrom('a b', 'ca b', 'a', ' b')), { maxLength: 4 }).map((parts) => parts.join(''));
       await fc.assert(
         fc.asyncProperty(fc.array(fc.array(withAB, { maxLength: 4 }), { minLength: 1, maxLength: 3 }), async (calls) => {
-          const expected = await Promise.all(calls.map(whole.transformersJs));
+          const expected = await Promise.all(calls.map(whole.jsWhole));
           for (const p of unsafePorts) if (!isDeepStrictEqual(await Promise.all(calls.map((t) => p.encodeBatch(t))), expected)) return false;
           return true;
         }),

@@ -1,5 +1,5 @@
 /**
- * The transformers.js-backed TokenizerPort against Python `transformers` 4.57 / Rust `tokenizers` 0.22:
+ * The Hugging Face TokenizerPort (every backend) against Python `transformers` 4.57 / Rust `tokenizers` 0.22:
  * field by field on the golden corpus (spec/tokenizers/golden/python-tokenizer.json, made by
  * generate.py with the oracle venv), loading errors, and round-trip properties. Needs no Python.
  */
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { PreTrainedTokenizer } from '@huggingface/transformers';
+import { Tokenizer } from '@huggingface/tokenizers';
 import { ConfigError, InvariantError, TokenizerError } from '../../lib/core/errors.js';
 import type { TokenizerPort } from '../../lib/tokenizers/port.js';
 import {
@@ -18,11 +18,15 @@ import {
   fixtureTokenizerFiles,
   loadDefaultTokenizer,
   loadTokenizer,
+  fromTransformersTokenizer,
   tokenizerFromFiles,
+  tokenizerFromRecipe,
   tokenizerSetup,
   type LoadTokenizerOptions,
+  type TokenizerBackend,
 } from '../../lib/tokenizers/index.js';
 import { FC_SEED, fcParams } from '../helpers/fc.js';
+import { hasTransformers, needsTransformers } from '../helpers/transformers.js';
 
 // ------------------------------------------------------------------------------------------------
 // The golden file
@@ -73,8 +77,8 @@ const ICL_TOKENS = ['<instruct>', '<query>', '<response>'] as const;
 const load = (entry: TokenizerGolden, options: LoadTokenizerOptions): Promise<TokenizerPort> =>
   entry.name === 'fixture' ? Promise.resolve(fixtureTokenizer(options)) : loadDefaultTokenizer(options);
 
-/** Both backends must give Python's ids and texts. */
-const BACKENDS = ['js', 'native'] as const;
+/** Every backend must give Python's ids and texts (transformers.js when it is installed). */
+const BACKENDS: ReadonlyArray<TokenizerBackend> = hasTransformers ? ['js', 'native', 'transformers'] : ['js', 'native'];
 
 const filesOf = (entry: TokenizerGolden) =>
   entry.name === 'fixture'
@@ -193,6 +197,59 @@ describe(`TokenizerPort parity with Python transformers ${golden.versions['trans
     const files = fixtureTokenizerFiles();
     assert.equal(canonical(files.tokenizerJson), canonical(entry.tokenizer_json));
     assert.equal(canonical(files.tokenizerConfig), canonical(entry.tokenizer_config));
+  });
+
+  it('the transformers backend is among those checked (transformers.js is installed)', needsTransformers(), () => {
+    assert.ok(BACKENDS.includes('transformers'));
+  });
+});
+
+// ------------------------------------------------------------------------------------------------
+// A tokenizer transformers.js loaded, handed in
+// ------------------------------------------------------------------------------------------------
+
+describe('fromTransformersTokenizer (AutoTokenizer.from_pretrained on the default folder, offline)', needsTransformers(), () => {
+  type Loaded = { _tokenizerJSON: unknown; _tokenizerConfig: unknown; encode(text: string, options: { add_special_tokens: boolean }): number[] };
+  let loaded: Loaded;
+  let fromLoaded: TokenizerPort;
+  let fromFolder: TokenizerPort;
+  const texts = golden.tokenizers.find((t) => t.name !== 'fixture')!.variants[0]!.cases.map((c) => c.text);
+  before(async () => {
+    const specifier = '@huggingface/transformers';
+    const { AutoTokenizer } = (await import(specifier)) as { AutoTokenizer: { from_pretrained(dir: string, options: object): Promise<Loaded> } };
+    loaded = await AutoTokenizer.from_pretrained(defaultTokenizerDir(), { local_files_only: true });
+    fromLoaded = fromTransformersTokenizer(loaded, { additionalSpecialTokens: ICL_TOKENS });
+    fromFolder = await loadDefaultTokenizer({ additionalSpecialTokens: ICL_TOKENS });
+  });
+
+  it('gives the ids, special tokens, pad id and fingerprint of loadTokenizer on the same folder', async () => {
+    const withTokens = texts.map((t) => `<instruct>${t}<query>${t}<response>`);
+    assert.deepEqual(await fromLoaded.encodeBatch(withTokens), await fromFolder.encodeBatch(withTokens));
+    assert.deepEqual(fromLoaded.specialTokens, fromFolder.specialTokens);
+    assert.equal(fromLoaded.padTokenId, fromFolder.padTokenId);
+    assert.equal(fromLoaded.fingerprint, fromFolder.fingerprint);
+    const ids = (await fromLoaded.encodeBatch(withTokens.slice(0, 40))).map((row) => [...row]);
+    assert.deepEqual(await fromLoaded.decodeBatch(ids), await fromFolder.decodeBatch(ids));
+  });
+
+  it('leaves the tokenizer handed in as it was (its files unchanged, <query> still plain text to it)', () => {
+    const before = canonical(loaded._tokenizerJSON);
+    fromTransformersTokenizer(loaded, { additionalSpecialTokens: ['<extra>'] });
+    assert.equal(canonical(loaded._tokenizerJSON), before);
+    assert.ok(loaded.encode('<query>', { add_special_tokens: false }).length > 1);
+  });
+
+  it('rebuilds from its recipe (as a worker thread does) with the same ids', async () => {
+    assert.ok(fromLoaded.recipe !== undefined && fromLoaded.recipe.kind === 'files');
+    assert.equal(fromLoaded.recipe.options['backend'], 'transformers');
+    const rebuilt = await tokenizerFromRecipe(structuredClone(fromLoaded.recipe));
+    assert.deepEqual(await rebuilt.encodeBatch(texts), await fromFolder.encodeBatch(texts));
+    assert.equal(rebuilt.fingerprint, fromFolder.fingerprint);
+  });
+
+  it('refuses bad options and bad files as loadTokenizer does', () => {
+    assert.throws(() => fromTransformersTokenizer(loaded, { addEosToken: 'yes' as unknown as boolean }), ConfigError);
+    assert.throws(() => fromTransformersTokenizer({ _tokenizerJSON: null, _tokenizerConfig: {} }), TokenizerError);
   });
 });
 
@@ -393,14 +450,14 @@ const stripTrailingReplacement = (s: string): string => s.replace(/\uFFFD+$/u, '
 describe(`TokenizerPort properties (FC_SEED=${FC_SEED})`, () => {
   const added = ['<s>', '</s>', '<unk>', ...ICL_TOKENS];
   let mistral: TokenizerPort;
-  let js: PreTrainedTokenizer;
+  let js: { decode(ids: number[], options: { skip_special_tokens: boolean; clean_up_tokenization_spaces: boolean }): string };
   before(async () => {
     mistral = await loadDefaultTokenizer({ additionalSpecialTokens: ICL_TOKENS });
     const files = {
       tokenizerJson: JSON.parse(readFileSync(join(defaultTokenizerDir(), 'tokenizer.json'), 'utf8')) as unknown,
       tokenizerConfig: JSON.parse(readFileSync(join(defaultTokenizerDir(), 'tokenizer_config.json'), 'utf8')) as unknown,
     };
-    js = new PreTrainedTokenizer(tokenizerSetup(files, { additionalSpecialTokens: ICL_TOKENS }).json, { clean_up_tokenization_spaces: false });
+    js = new Tokenizer(tokenizerSetup(files, { additionalSpecialTokens: ICL_TOKENS }).json, { clean_up_tokenization_spaces: false }) as typeof js;
   });
 
   const roundTripLaw = (port: () => TokenizerPort) =>
@@ -437,11 +494,11 @@ describe(`TokenizerPort properties (FC_SEED=${FC_SEED})`, () => {
     );
   });
 
-  it('on whole (valid UTF-8) id lists, transformers.js decoding and the Rust-exact decoding agree', async () => {
+  it("on whole (valid UTF-8) id lists, @huggingface/tokenizers' decoding and the Rust-exact decoding agree", async () => {
     await fc.assert(
       fc.asyncProperty(textArb.filter((t) => t !== ''), async (text) => {
         const [ids] = await mistral.encodeBatch([text]);
-        if (ids!.length === 0) return true; // transformers.js throws on decode([])
+        if (ids!.length === 0) return true; // @huggingface/tokenizers throws on decode([])
         const [ours] = await mistral.decodeBatch([ids!]);
         return js.decode([...ids!], { skip_special_tokens: false, clean_up_tokenization_spaces: false }) === ours;
       }),
