@@ -101,6 +101,9 @@ for (let round = 0; round < rounds; round++) {
     const loop = (reference['batches_s_runs'] as number[])[0]!;
     const startUp = (reference['load_s'] as number) + (reference['dataset_s_runs'] as number[])[0]!;
     add('reference (Python, in-process)', { steps, first_s: startUp, steady_per_s: steps / loop, e2e_per_s: steps / (startUp + loop) });
+    // The same with its imports (numpy, transformers, the reference's modules), as the bridges' start-up includes node's.
+    const imports = reference['imports_s'] as number;
+    add('reference, its imports included', { steps, first_s: imports + startUp, steady_per_s: steps / loop, e2e_per_s: steps / (imports + startUp + loop) });
   }
   process.stderr.write(`round ${round + 1} of ${rounds} done\n`);
 }
@@ -123,6 +126,7 @@ const goals = {
   arrow_vs_in_process_steady: ratio('Arrow stream (js)', 'in-process (js)', 'steady_per_s'),
   arrow_vs_in_process_e2e: ratio('Arrow stream (js)', 'in-process (js)', 'e2e_per_s'),
   arrow_vs_reference_e2e: ratio('Arrow stream (js)', 'reference (Python, in-process)', 'e2e_per_s'),
+  arrow_vs_reference_e2e_imports_included: ratio('Arrow stream (js)', 'reference, its imports included', 'e2e_per_s'),
   arrow_vs_reference_steady: ratio('Arrow stream (js)', 'reference (Python, in-process)', 'steady_per_s'),
   arrow_vs_json_steady: ratio('Arrow stream (js)', 'JSON lines (js)', 'steady_per_s'),
   native_arrow_vs_in_process_steady: ratio('Arrow stream (native)', 'in-process (native)', 'steady_per_s'),
