@@ -19,7 +19,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import pyarrow as pa
 
-from ._stream import steps_of, table_description
+from ._stream import StepDecoder, table_description
 
 Command = Union[str, Sequence[str], None]
 
@@ -109,8 +109,10 @@ class DataProcess:
     def __init__(self, argv: Sequence[str], echo_stderr: bool = True, env: Optional[Dict[str, str]] = None):
         self.argv = list(argv)
         try:
+            # Buffered (bufsize > 0) on purpose: pyarrow reads a message with one read(n) and takes a
+            # short read from a raw pipe for a truncated stream; a buffered reader returns all n bytes.
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                         env=env, bufsize=1 << 16)
+                                         env=env, bufsize=PIPE_BYTES)
         except OSError as e:
             raise FileNotFoundError(f"cannot start {self.argv[0]}: {e}") from e
         _widen_pipe(self.proc.stdout)
@@ -153,6 +155,7 @@ class DataProcess:
         except (pa.ArrowInvalid, OSError) as e:
             raise (self.failure(e) or DataProcessError(self.argv, 0, self.stderr(), e)) from e
         table_description(reader.schema)
+        decoder = StepDecoder(reader.schema)
         while True:
             try:
                 batch = reader.read_next_batch()
@@ -163,7 +166,7 @@ class DataProcess:
                 if failure is None:
                     raise
                 raise failure from e
-            yield from steps_of(batch)
+            yield from decoder.steps(batch)
         failure = self.failure()
         if failure is not None:
             raise failure

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, Optional
 
 import numpy as np
 import pyarrow as pa
@@ -43,7 +43,7 @@ def table_description(schema: pa.Schema) -> Dict[str, Any]:
 
 def _list_depth(type_: pa.DataType) -> "tuple[int, pa.DataType]":
     depth = 0
-    while pa.types.is_list(type_) or pa.types.is_large_list(type_) or pa.types.is_fixed_size_list(type_):
+    while pa.types.is_list(type_) or pa.types.is_large_list(type_):
         depth += 1
         type_ = type_.value_type
     return depth, type_
@@ -59,47 +59,61 @@ def _vector(values: pa.Array) -> np.ndarray:
     return values.to_numpy(zero_copy_only=True)
 
 
+# Why by hand and not ListArray.flatten(): flatten goes through pyarrow.compute's Python wrapper,
+# which cost more than everything else here together (several per step); offsets and slices are
+# plain views.
+def _items(lists: pa.Array, i: int) -> pa.Array:
+    """The items of list ``i`` of a list array: a slice of its values, no copy."""
+    offsets = lists.offsets.to_numpy()
+    return lists.values.slice(int(offsets[i]), int(offsets[i + 1] - offsets[i]))
+
+
 def _matrix(rows: pa.Array) -> np.ndarray:
     """A list array of equal-length rows as one 2-D array over the same memory."""
     n = len(rows)
-    values = rows.flatten()
-    width = len(values) // n if n else 0
     offsets = rows.offsets.to_numpy()
-    if n * width != len(values) or not np.array_equal(np.diff(offsets), np.full(n, width, dtype=offsets.dtype)):
+    total = int(offsets[-1] - offsets[0]) if n else 0
+    width = total // n if n else 0
+    if n * width != total or (n > 1 and not (np.diff(offsets) == width).all()):
         raise StreamFormatError("a tensor's rows have different lengths: it is not a padded matrix")
-    return _vector(values).reshape(n, width)
+    return _vector(rows.values.slice(int(offsets[0]), total)).reshape(n, width)
 
 
-def _valid(column: pa.Array, i: int) -> bool:
-    return column.null_count == 0 or column[i].is_valid
+def _converter(type_: pa.DataType) -> Callable[[pa.Array, int], Any]:
+    """How a column of this type becomes a Python value (see the module's docs), row by row."""
+    depth, leaf = _list_depth(type_)
+    if depth == 0:
+        return lambda column, i: column[i].as_py()
+    if not (_is_number(leaf) or pa.types.is_boolean(leaf)) or depth > 3:
+        return lambda column, i: column[i].as_py()
+    if depth == 1:
+        return lambda column, i: _vector(_items(column, i))
+    if depth == 2:
+        return lambda column, i: _matrix(_items(column, i))
+    return lambda column, i: [_matrix(_items(chunks, c)) for chunks in [_items(column, i)] for c in range(len(chunks))]
+
+
+class StepDecoder:
+    """Decodes the record batches of one schema into steps; the per-column work is planned once."""
+
+    def __init__(self, schema: pa.Schema):
+        self.names = schema.names
+        self.converters = [_converter(field.type) for field in schema]
+
+    def steps(self, batch: pa.RecordBatch) -> Iterator[Dict[str, Any]]:
+        columns = batch.columns
+        for i in range(batch.num_rows):
+            step: Dict[str, Any] = {}
+            for name, column, convert in zip(self.names, columns, self.converters):
+                step[name] = None if column.null_count and not column[i].is_valid else convert(column, i)
+            if isinstance(step.get("resume"), str):
+                step["resume"] = json.loads(step["resume"])
+            yield step
 
 
 def steps_of(batch: pa.RecordBatch) -> Iterator[Dict[str, Any]]:
     """The steps of one record batch (one row each; the stream has one row per batch), as dicts."""
-    kinds = [_list_depth(field.type) for field in batch.schema]
-    names = batch.schema.names
-    for i in range(batch.num_rows):
-        step: Dict[str, Any] = {}
-        for name, column, (depth, leaf) in zip(names, batch.columns, kinds):
-            if not _valid(column, i):
-                step[name] = None
-            elif depth == 0:
-                step[name] = column[i].as_py()
-            else:
-                value = column.slice(i, 1).flatten()
-                if not (_is_number(leaf) or pa.types.is_boolean(leaf)):
-                    step[name] = value.to_pylist()
-                elif depth == 1:
-                    step[name] = _vector(value)
-                elif depth == 2:
-                    step[name] = _matrix(value)
-                elif depth == 3:
-                    step[name] = [_matrix(value.slice(c, 1).flatten()) for c in range(len(value))]
-                else:
-                    step[name] = value.to_pylist()
-        if isinstance(step.get("resume"), str):
-            step["resume"] = json.loads(step["resume"])
-        yield step
+    return StepDecoder(batch.schema).steps(batch)
 
 
 def read_steps(source: Any) -> Iterator[Dict[str, Any]]:
@@ -116,8 +130,9 @@ def read_steps(source: Any) -> Iterator[Dict[str, Any]]:
         source = pa.memory_map(source)
     reader = pa.ipc.open_stream(source)
     table_description(reader.schema)
+    decoder = StepDecoder(reader.schema)
     for batch in reader:
-        yield from steps_of(batch)
+        yield from decoder.steps(batch)
 
 
 def read_export(path: str, rank: Optional[int] = None) -> Iterator[Dict[str, Any]]:
