@@ -11,6 +11,7 @@ export { ConfigError, InvariantError, RecordError, TokenizerError, formatIssue, 
 export { collectReport, type ReportEvent, type ReportSink } from './core/report.js';
 export { noProgress, type ProgressSink, type ProgressTask, type ProgressUnit } from './core/progress.js';
 export { compilePythonFormat, type PythonFormat } from './core/pythonFormat.js';
+export { mapConcurrent, type Step } from './core/mapConcurrent.js';
 export { ConcatStore, MemoryStore, SelectStore, concatStores, memoryStore, metaOf, selectStore } from './core/store.js';
 export {
   ResumeError,
@@ -67,9 +68,9 @@ export { IPC_END_OF_STREAM, ipcStreamEncoder, type IpcStreamEncoder } from './ar
 export { fromJsonl } from './sources/jsonl.js';
 export { fromTaskFiles, listTaskFiles, type SourcedExample, type TaskFileRef, type TaskFilesOptions } from './sources/taskFiles.js';
 export { indexTaskFiles, type IndexTaskFilesOptions } from './sources/indexTaskFiles.js';
-export { defaultIndexCacheDir, indexTaskFile, loadTaskFileIndex, indexedStore, IndexedStore, type IndexOptions, type TaskFileIndex } from './sources/taskIndex.js';
+export { defaultIndexCacheDir, indexTaskFile, loadTaskFileIndex, indexedStore, IndexedStore, type IndexColumns, type IndexOptions, type TaskFileIndex } from './sources/taskIndex.js';
 export { recordSpans, type RecordSpan, type SpanProblem } from './sources/recordSpans.js';
-export { decodeExample, type DecodeExampleOptions } from './schema/record.js';
+export { decodeExample, type Decoded, type DecodeExampleOptions } from './schema/record.js';
 
 export { buildTaskList, type TaskList, type TaskListOptions } from './plan/taskList.js';
 export { fileSummary, unionColumns } from './plan/fileSummary.js';

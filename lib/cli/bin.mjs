@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The package's command: runs lib/cli/main.ts through a light type-stripping loader (no build step).
+// The command from a checkout, without a build: the light type-stripping loader, then the command
+// itself (lib/cli/bin.ts; the package's bin is its build, dist/cli/bin.js).
 import './register.mjs';
 
-const { main } = await import('./main.ts');
-process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+await import('./bin.ts');

@@ -1,6 +1,7 @@
-// A minimal TypeScript loader for running the library without a build step: it strips types from
-// this package's own .ts files with esbuild and leaves every other module to Node. (tsx's global
-// hooks also transform node_modules, which costs ~150 MB of RSS for @huggingface/transformers alone.)
+// A minimal TypeScript loader for running the library from its sources (development; the package
+// itself is built, see scripts/build.mjs): it strips types from this package's own .ts files with
+// esbuild and leaves every other module to Node. (tsx's global hooks also transform node_modules,
+// which costs time and memory: ~150 MB of RSS for @huggingface/transformers alone.)
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';

@@ -27,7 +27,13 @@ export interface DecodeExampleOptions {
 }
 
 type Issues = RNEA.ReadonlyNonEmptyArray<Issue>;
-type Decoded<A> = E.Either<Issues, A>;
+
+/**
+ * A decoded value, or every issue found on the way (fp-ts `Either`: `left` holds the issues).
+ *
+ * @category models
+ */
+export type Decoded<A> = E.Either<RNEA.ReadonlyNonEmptyArray<Issue>, A>;
 
 const V = E.getApplicativeValidation(RNEA.getSemigroup<Issue>());
 const field = apS(V);

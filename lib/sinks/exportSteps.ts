@@ -15,9 +15,6 @@ import type { PaddedBatch, ResumeState, ResumeStateV1 } from '../core/model.js';
 import { decodeResumeState } from '../core/resume.js';
 import { stepBatchBuilder, stepFeatures, stepTableMetadata, validateStepTableOptions, type StepTableOptions } from './stepTable.js';
 
-/** A resume state of any version this library reads (an export may start from an old one). */
-type AnyResumeState = ResumeState | ResumeStateV1;
-
 /**
  * Options of {@link exportSteps}.
  *
@@ -34,12 +31,12 @@ export interface ExportStepsOptions extends StepTableOptions {
   /** Rows per shard file (`data-00000-of-0000N.arrow`). Default: 1000. */
   readonly stepsPerShard?: number;
   /** Where the exported steps start (a resume state), or null for the start of the run. Default: null. */
-  readonly resumeFrom?: AnyResumeState | null;
+  readonly resumeFrom?: ResumeState | ResumeStateV1 | null;
   /**
    * The padded batches of one rank from a resume state (null: from the start), in order. May be
    * infinite: the export takes the steps it needs and closes it.
    */
-  readonly batches: (rank: number, resumeFrom: AnyResumeState | null) => AsyncIterable<PaddedBatch>;
+  readonly batches: (rank: number, resumeFrom: ResumeState | ResumeStateV1 | null) => AsyncIterable<PaddedBatch>;
   /** Called after each shard: kept from an earlier run (checksum verified) or written now. */
   readonly onShard?: (event: ShardEvent) => void;
 }
@@ -71,7 +68,7 @@ export interface ManifestShard {
   /** The global step of its first row. */
   readonly first_global_step: number;
   /** The resume state after its last row: where a rerun continues (null: a shard of no rows at the start). */
-  readonly resume_after: AnyResumeState | null;
+  readonly resume_after: ResumeState | ResumeStateV1 | null;
 }
 
 /**
@@ -88,7 +85,7 @@ export interface ExportManifest {
     readonly world_size: number;
     readonly steps: number;
     readonly steps_per_shard: number;
-    readonly start: AnyResumeState | null;
+    readonly start: ResumeState | ResumeStateV1 | null;
     readonly tensors: 'whole' | 'chunked';
     readonly with_text: boolean;
     readonly false_negative_mask: boolean;
@@ -112,7 +109,7 @@ export interface ExportSummary {
     readonly kept: number;
     readonly written: number;
     /** The resume state after the last exported step (the same on every rank); null if none was exported from the start. */
-    readonly resume: AnyResumeState | null;
+    readonly resume: ResumeState | ResumeStateV1 | null;
   }>;
 }
 
@@ -254,7 +251,7 @@ const exportRank = async (options: ExportStepsOptions, rank: number, settings: R
       for (let i = kept.length; i < count; i++) {
         const rows = rowsOf(i);
         const writer = await createShardWriter(join(dir, names[i]!), features, { metadata });
-        let last: AnyResumeState | null = shards.at(-1)?.resume_after ?? start;
+        let last: ResumeState | ResumeStateV1 | null = shards.at(-1)?.resume_after ?? start;
         try {
           for (let row = 0; row < rows; row++) {
             const next = await iterator.next();

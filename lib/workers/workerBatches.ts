@@ -15,6 +15,13 @@ import { errorFromWire, toWire, unpackRows, type Request, type Response, type Wo
 import { paddingStep, type BatchBuilderOptions } from '../pipelines/batchBuilder.js';
 
 /**
+ * Where a worker thread starts. Built (dist/, plain JavaScript), the worker module itself; run from
+ * the TypeScript sources (a checkout), entry.mjs, which installs the TypeScript loader in the thread
+ * first (a worker does not inherit the main thread's module hooks).
+ */
+const WORKER_ENTRY = import.meta.url.endsWith('.ts') ? new URL('./entry.mjs', import.meta.url) : new URL('./batchWorker.js', import.meta.url);
+
+/**
  * Options of {@link workerBatches}.
  *
  * @category stages
@@ -72,7 +79,7 @@ export const workerBatches = (options: WorkerBatchesOptions & Readonly<Record<st
   const workerData: WorkerOptions = { recipe: tokenizer.recipe, steps: stepOptions(options) };
   const toPadded = paddingStep(options as unknown as BatchBuilderOptions);
   return operator(async function* (batches) {
-    const pool = Array.from({ length: count }, () => new Worker(new URL('./entry.mjs', import.meta.url), { workerData }));
+    const pool = Array.from({ length: count }, () => new Worker(WORKER_ENTRY, { workerData }));
     const pending = new Map<number, { resolve: (r: Response) => void; reject: (e: unknown) => void }>();
     let broken: unknown = null;
     for (const worker of pool) {
