@@ -43,8 +43,9 @@ def find_command(command: Command = None) -> List[str]:
     """The command line that runs `llm-retriever-data`.
 
     In order: ``command`` (a list of arguments, or a string split as a shell would); the checkout this
-    package lives in (``node <checkout>/lib/cli/bin.mjs``, which needs ``npm ci`` there); the
-    ``llm-retriever-data`` executable on PATH (``npm install -g``, or ``node_modules/.bin``).
+    package lives in (``node <checkout>/lib/cli/bin.mjs``, which needs ``npm ci`` there); the package
+    installed by npm in the working directory (``./node_modules/.bin/llm-retriever-data``, what
+    ``npx`` runs there); the ``llm-retriever-data`` executable on PATH (``npm install -g``).
     """
     if command is not None:
         return shlex.split(command) if isinstance(command, str) else list(command)
@@ -55,6 +56,9 @@ def find_command(command: Command = None) -> List[str]:
         if node is None:
             raise FileNotFoundError(f"found the checkout {root}, but no `node` on PATH to run it (Node 20 or later)")
         return [node, str(entry)]
+    local = Path.cwd() / "node_modules" / ".bin" / "llm-retriever-data"
+    if local.is_file() and os.access(local, os.X_OK):
+        return [str(local)]
     found = shutil.which("llm-retriever-data")
     if found is not None:
         return [found]

@@ -140,3 +140,11 @@ def test_a_data_process_killed_mid_stream_raises():
     with pytest.raises(DataProcessError, match="killed by signal 9"):
         for _ in steps:
             pass
+
+
+def test_find_command_in_order():
+    from llm_retriever_data import find_command
+
+    assert find_command(["x", "y"]) == ["x", "y"]
+    assert find_command("npx llm-retriever-data") == ["npx", "llm-retriever-data"]
+    assert find_command()[1:] == [str(ROOT / "lib" / "cli" / "bin.mjs")], "the checkout this package lives in"
