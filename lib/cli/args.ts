@@ -20,7 +20,7 @@ export const COMMANDS = {
   dump: {
     summary: "print every step's batch as one JSON line (the reference oracle's fields)",
     description:
-      "Prints one JSON object per step for this rank: epoch, example_indices, queries_text, passages_text, teacher_scores, no_in_batch_neg, q_ids, q_mask, p_ids, p_mask (and false_negative_mask with --false_negative_scope local or global). Without --steps, to the end of the current epoch.",
+      "Prints one JSON object per step for this rank: epoch, example_indices, queries_text, passages_text, teacher_scores, no_in_batch_neg, q_ids, q_mask, p_ids, p_mask (and false_negative_mask with --false_negative_scope local or global). Without --steps, to the end of the current epoch. With --format arrow: an Arrow IPC stream instead, one record batch per step with the same fields (ids and masks int32, texts only with --with_text) and the step's position and resume state, for python/llm_retriever_data.",
   },
   export: {
     summary: 'write steps of this rank (or --all_ranks) to --out as a Hugging Face dataset, resumably',
