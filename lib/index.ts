@@ -85,7 +85,7 @@ export {
   type PlanTask,
   type PlannedBatch,
 } from './plan/epochPlan.js';
-export { applyChunkOrder, codePointLength, drawBatch, drawSliceKeyed, keyedDrawSeed, type BatchDraws, type BatchShape, type RecordDraw, type RecordShape } from './plan/batchDraws.js';
+export { applyChunkOrder, codePointLength, drawBatch, type DrawOptions, drawSliceKeyed, keyedDrawSeed, type BatchDraws, type BatchShape, type RecordDraw, type RecordShape } from './plan/batchDraws.js';
 
 export { failOnIssues } from './stages/failOnIssues.js';
 export { collectIssues } from './stages/collectIssues.js';
@@ -104,6 +104,32 @@ export { tokenize, tokenizeWithDetail, withSpecialTokens, type TokenizeDetail, t
 export { pad, padRows, type PadOptions } from './stages/pad.js';
 
 export { flagEmbeddingBatches, flagEmbeddingBatchesFromRecords, flagEmbeddingStages, type FlagEmbeddingOptions } from './pipelines/flagEmbeddingIcl.js';
+export { researchBatches, researchStageOptions, researchStages, type ResearchOptions } from './pipelines/research.js';
+export { toResearchDumpRecord } from './sinks/researchDumpRecord.js';
+export { batchBySplit, type BatchBySplitOptions } from './stages/batchBySplit.js';
+export { loadDatasetSplits, prepareResearchDataset, type DatasetSplitsOptions } from './sources/datasetSplits.js';
+export { loadResearchDataset, loadResearchFromDisk, RESEARCH_LOG, type DatasetSplit, type ResearchDataset, type ResearchLog } from './sources/researchDataset.js';
+export { saveResearchDataset, type SaveResearchOptions, type SaveResult } from './sources/saveResearchDataset.js';
+export { resolveDatasetFolder, type DatasetFormat, type DatasetSplitFiles, type ResolvedDataset } from './sources/datasetFolder.js';
+export { globToRegExp, resolvePattern } from './sources/hfGlob.js';
+export { castProblem, featureOfKind, kindOfFeature, kindOfJsonText, mergeKinds, mergeSchemas, schemaProblem, type Kind, type Schema as ColumnSchema } from './sources/hfSchema.js';
+export { indexJsonRows, JSON_CHUNK_BYTES } from './sources/jsonRows.js';
+export { indexParquetRows, parquetFeatures } from './sources/parquetRows.js';
+export { indexSavedShards } from './sources/savedRows.js';
+export type { RowChunk, RowFile } from './sources/rowFile.js';
+export { decodeResearchRow } from './schema/researchRecord.js';
+export {
+  isSymmetricType,
+  researchAnswersWithCategory,
+  researchBatchSize,
+  researchFormatsPassages,
+  researchGroupSize,
+  researchMessages,
+  researchPromptFormat,
+  researchTexts,
+  researchUsesExamples,
+  type ResearchTypeOptions,
+} from './plan/researchRules.js';
 export {
   dataStats,
   statsAccumulator,

@@ -20,7 +20,7 @@ export const COMMANDS = {
   dump: {
     summary: "print every step's batch as one JSON line (the reference oracle's fields)",
     description:
-      "Prints one JSON object per step for this rank: epoch, example_indices, queries_text, passages_text, teacher_scores, no_in_batch_neg, q_ids, q_mask, p_ids, p_mask (and false_negative_mask with --false_negative_scope local or global). Without --steps, to the end of the current epoch. With --format arrow: an Arrow IPC stream instead, one record batch per step with the same fields (ids and masks int32, texts only with --with_text) and the step's position and resume state, for python/llm_retriever_data.",
+      "Prints one JSON object per step for this rank: epoch, example_indices, queries_text, passages_text, teacher_scores, no_in_batch_neg, q_ids, q_mask, p_ids, p_mask (and false_negative_mask with --false_negative_scope local or global; with --flavor research: messages in place of no_in_batch_neg, as the research oracle prints them). Without --steps, to the end of the current epoch. With --format arrow (icl flavor): an Arrow IPC stream instead, one record batch per step with the same fields (ids and masks int32, texts only with --with_text) and the step's position and resume state, for python/llm_retriever_data.",
   },
   export: {
     summary: 'write steps of this rank (or --all_ranks) to --out as a Hugging Face dataset, resumably',
@@ -56,9 +56,17 @@ interface Common {
   readonly value?: string;
   /** The heading the help lists it under (default "Options:"). */
   readonly group?: string;
+  /** The flavors (`--flavor`) that read the option; another flavor refuses it. Default: both. */
+  readonly flavors?: ReadonlyArray<Flavor>;
 }
 
+/** The data paths the pipeline commands reproduce (`--flavor`). */
+export type Flavor = 'icl' | 'research';
+
 const FLAGEMBEDDING = "FlagEmbedding's arguments (its names and defaults):";
+const RESEARCH = "The research flavor's arguments (--flavor research: research/llm_dense_retriever's DataArguments, its names and defaults):";
+const ICL: ReadonlyArray<Flavor> = ['icl'];
+const RESEARCH_ONLY: ReadonlyArray<Flavor> = ['research'];
 
 /**
  * One option's kind, which decides how its value is read:
@@ -95,38 +103,58 @@ export type OptionSpec = Common &
  */
 export const ARGUMENTS = {
   // FlagEmbedding's data and training arguments, with its names and defaults.
-  train_data: { kind: 'list', value: 'PATH', commands: PIPELINE, group: FLAGEMBEDDING, help: 'task files (.json/.jsonl) and folders of them; one file = one task (required)' },
+  train_data: { kind: 'list', value: 'PATH', commands: PIPELINE, group: FLAGEMBEDDING, help: 'task files (.json/.jsonl) and folders of them; one file = one task; research: one Hugging Face dataset folder (required)' },
   train_group_size: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: 'passages per query: 1 positive + negatives (default 8)' },
   query_max_len: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: 'query token budget (default 32)' },
   passage_max_len: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: 'passage token budget (default 128)' },
-  pad_to_multiple_of: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: 'round padded lengths up to a multiple of this (default none)' },
+  pad_to_multiple_of: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: 'round padded lengths up to a multiple of this (default none; research: 8, as its run.py)' },
   max_example_num_per_dataset: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: 'subsample files with more records (default 100000000)' },
   query_instruction_for_retrieval: { kind: 'text', commands: PIPELINE, group: FLAGEMBEDDING, help: 'instruction for records without a prompt (default none)' },
-  query_instruction_format: { kind: 'text', commands: PIPELINE, group: FLAGEMBEDDING, help: "format(instruction, query) (default '{}{}')" },
+  query_instruction_format: { kind: 'text', commands: PIPELINE, flavors: ICL, group: FLAGEMBEDDING, help: "format(instruction, query) (default '{}{}')" },
   passage_instruction_for_retrieval: { kind: 'text', commands: PIPELINE, group: FLAGEMBEDDING, help: 'instruction for passages (default none)' },
-  passage_instruction_format: { kind: 'text', commands: PIPELINE, group: FLAGEMBEDDING, help: "format(instruction, passage) (default '{}{}')" },
-  knowledge_distillation: { kind: 'bool', commands: PIPELINE, group: FLAGEMBEDDING, help: 'carry teacher scores (default false)' },
+  passage_instruction_format: { kind: 'text', commands: PIPELINE, flavors: ICL, group: FLAGEMBEDDING, help: "format(instruction, passage) (default '{}{}')" },
+  knowledge_distillation: { kind: 'bool', commands: PIPELINE, flavors: ICL, group: FLAGEMBEDDING, help: 'carry teacher scores (default false)' },
   shuffle_ratio: { kind: 'float', commands: PIPELINE, group: FLAGEMBEDDING, help: "probability of shuffling a long positive's chunks (default 0)" },
-  small_threshold: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: "merge a folder's files below this size (default 0)" },
-  drop_threshold: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: 'drop merged small files below this size (default 0)' },
+  small_threshold: { kind: 'int', commands: PIPELINE, flavors: ICL, group: FLAGEMBEDDING, help: "merge a folder's files below this size (default 0)" },
+  drop_threshold: { kind: 'int', commands: PIPELINE, flavors: ICL, group: FLAGEMBEDDING, help: 'drop merged small files below this size (default 0)' },
   example_query_max_len: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: 'tokens of an in-context example query (default 64)' },
   example_passage_max_len: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: 'tokens of an in-context example answer (default 96)' },
   retrieval_use_examples: { kind: 'bool', negatable: true, commands: PIPELINE, group: FLAGEMBEDDING, help: 'in-context examples for retrieval tasks too (default true)' },
-  icl_suffix_str: { kind: 'text', commands: PIPELINE, group: FLAGEMBEDDING, help: "ends every query and joins examples (default '\\nResponse:')" },
-  additional_special_tokens: { kind: 'list', value: 'TOKEN', commands: PIPELINE, group: FLAGEMBEDDING, help: 'special tokens added to the tokenizer, e.g. <instruct> <query> <response>' },
-  same_dataset_within_batch: { kind: 'bool', negatable: true, commands: PIPELINE, group: FLAGEMBEDDING, help: 'accepted for compatibility; must be true (every batch is from one task)' },
+  icl_suffix_str: { kind: 'text', commands: PIPELINE, flavors: ICL, group: FLAGEMBEDDING, help: "ends every query and joins examples (default '\\nResponse:')" },
+  additional_special_tokens: { kind: 'list', value: 'TOKEN', commands: PIPELINE, flavors: ICL, group: FLAGEMBEDDING, help: 'special tokens added to the tokenizer, e.g. <instruct> <query> <response>' },
+  same_dataset_within_batch: { kind: 'bool', negatable: true, commands: PIPELINE, flavors: ICL, group: FLAGEMBEDDING, help: 'accepted for compatibility; must be true (every batch is from one task)' },
   seed: { kind: 'seed', commands: PIPELINE, group: FLAGEMBEDDING, help: 'the run seed, any non-negative integer (default 42)' },
   per_device_train_batch_size: { kind: 'int', commands: PIPELINE, group: FLAGEMBEDDING, help: 'records per rank and step (default 8)' },
   sub_batch_size: { kind: 'int', min: Number.MIN_SAFE_INTEGER, commands: PIPELINE, group: FLAGEMBEDDING, help: 'pad in chunks of this many rows (default none; ≤ 0: none, as the reference)' },
+  // The research module's own arguments (research/llm_dense_retriever/finetune/arguments.py).
+  use_special_tokens: { kind: 'bool', negatable: true, commands: PIPELINE, flavors: RESEARCH_ONLY, group: RESEARCH, help: '<instruct>…\\n<query>… prompts and \\n<response>, with the three special tokens added; false: Instruct: …\\nQuery: … and \\nResponse: (default true)' },
+  symmetric_batch_size: { kind: 'int', commands: PIPELINE, flavors: RESEARCH_ONLY, group: RESEARCH, help: 'global batch of splits whose first row is symmetric, divided by the world size (default 128)' },
+  symmetric_train_group_size: { kind: 'int', commands: PIPELINE, flavors: RESEARCH_ONLY, group: RESEARCH, help: 'passages per query of sts and clustering batches (default 8)' },
+  max_class_neg: { kind: 'int', commands: PIPELINE, flavors: RESEARCH_ONLY, group: RESEARCH, help: 'class batches take max_class_neg + 1 passages per query (default 1000)' },
+  load_from_disk: { kind: 'bool', commands: PIPELINE, flavors: RESEARCH_ONLY, group: RESEARCH, help: 'read load_disk_path (a save_to_disk folder with the module\'s .log) instead of train_data; every task gets the per-device batch size (default false)' },
+  load_disk_path: { kind: 'path', commands: PIPELINE, flavors: RESEARCH_ONLY, group: RESEARCH, help: 'the folder load_from_disk reads' },
+  save_to_disk: { kind: 'bool', commands: PIPELINE, flavors: RESEARCH_ONLY, group: RESEARCH, help: 'write the loaded dataset and its .log to save_disk_path first, unless a .log is there (default false)' },
+  save_disk_path: { kind: 'path', commands: PIPELINE, flavors: RESEARCH_ONLY, group: RESEARCH, help: 'the folder save_to_disk writes' },
+  num_shards: { kind: 'int', min: Number.MIN_SAFE_INTEGER, commands: PIPELINE, flavors: RESEARCH_ONLY, group: RESEARCH, help: 'shards save_to_disk writes, when > 0 (default 0: by save_max_shard_size)' },
+  save_max_shard_size: { kind: 'path', value: 'SIZE', commands: PIPELINE, flavors: RESEARCH_ONLY, group: RESEARCH, help: "largest shard save_to_disk writes, e.g. 500MB or 1GiB (default '50GB')" },
+  exit_after_save: { kind: 'bool', commands: PIPELINE, flavors: RESEARCH_ONLY, group: RESEARCH, help: 'with save_to_disk: write, then stop without batches (default false)' },
+  cache_path: { kind: 'path', commands: PIPELINE, flavors: RESEARCH_ONLY, group: RESEARCH, help: "accepted and ignored (datasets' cache folder; this library indexes the files in place)" },
+  nli_all_prompt: { kind: 'bool', negatable: true, commands: PIPELINE, flavors: RESEARCH_ONLY, group: RESEARCH, help: 'accepted; the module\'s data path does not read it (default true)' },
   // This library's options.
+  flavor: {
+    kind: 'choice',
+    choices: ['icl', 'research'],
+    commands: PIPELINE,
+    help: "'icl' (default): FlagEmbedding 1.4's ICL dataset; 'research': research/llm_dense_retriever's SameDatasetTrainDataset on a Hugging Face dataset",
+  },
   tokenizer: { kind: 'path', value: 'DIR', commands: PIPELINE, help: 'a Hugging Face tokenizer folder (default: the shipped Mistral-7B tokenizer)' },
   world_size: { kind: 'int', commands: PIPELINE, help: 'number of ranks (default: $WORLD_SIZE, else 1)' },
   rank: { kind: 'int', commands: PIPELINE, help: "this process's rank (default: $RANK, else 0)" },
   steps: { kind: 'int', commands: PIPELINE, help: 'dump: steps to print; export: steps to export (default for both: to the end of the current epoch); stats: steps to read (default: the first epoch)' },
   state_out: { kind: 'path', value: 'FILE', commands: PIPELINE, help: 'dump: write the resume state after the last printed step here (atomically)' },
   resume_from: { kind: 'path', value: 'FILE', commands: PIPELINE, help: 'dump, export: continue from this resume state; the first step is the one after it' },
-  index_cache: { kind: 'path', value: 'DIR|none', commands: PIPELINE, help: "where task-file indexes are cached (default ~/.cache/llm-retriever-data; 'none': no cache)" },
-  bad_records: { kind: 'choice', choices: ['fail', 'skip'], commands: PIPELINE, help: "'fail' (default): stop at the first bad record; 'skip': leave bad records out and report them" },
+  index_cache: { kind: 'path', value: 'DIR|none', commands: PIPELINE, flavors: ICL, help: "where task-file indexes are cached (default ~/.cache/llm-retriever-data; 'none': no cache)" },
+  bad_records: { kind: 'choice', choices: ['fail', 'skip'], commands: PIPELINE, flavors: ICL, help: "'fail' (default): stop at the first bad record; 'skip': leave bad records out and report them" },
   prefetch: { kind: 'int', commands: PIPELINE, help: 'batches read ahead (default 2; output is the same for any value)' },
   concurrency: { kind: 'int', commands: PIPELINE, help: 'batches built at once in this thread (default 1; 4 pays with the native backend; output is the same)' },
   workers: { kind: 'int', commands: PIPELINE, help: 'worker threads for texts and tokens (default 0: all in the main thread; output is the same)' },
@@ -149,9 +177,10 @@ export const ARGUMENTS = {
     kind: 'choice',
     choices: ['json', 'arrow'],
     commands: ['dump'],
+    flavors: ICL,
     help: "'json' (default): one JSON object per line; 'arrow': an Arrow IPC stream, one record batch per step (for python/llm_retriever_data)",
   },
-  with_text: { kind: 'bool', commands: ['dump', 'export'], help: 'arrow and export: include queries_text and passages_text (JSON lines always have them)' },
+  with_text: { kind: 'bool', commands: ['dump', 'export'], flavors: ICL, help: 'arrow and export: include queries_text and passages_text (JSON lines always have them)' },
   out: { kind: 'path', value: 'DIR', commands: ['export'], help: 'the folder to write (required): a DatasetDict, one split rank_<r> per rank' },
   epochs: { kind: 'int', min: 1, commands: ['export'], help: 'whole epochs to export, from the start (or resume) epoch on (instead of --steps)' },
   steps_per_shard: { kind: 'int', min: 1, commands: ['export'], help: 'rows (steps) per shard file (default 1000)' },

@@ -14,9 +14,12 @@ import type { ReportSink } from '../core/report.js';
 import { readResumeState, writeResumeState } from '../core/resume.js';
 import { formatPlanReport, planReport } from '../plan/planReport.js';
 import { flagEmbeddingBatches, type FlagEmbeddingOptions } from '../pipelines/flagEmbeddingIcl.js';
+import { researchBatches, type ResearchOptions } from '../pipelines/research.js';
+import { researchPlanReport } from '../plan/researchPlanReport.js';
+import { toResearchDumpRecord } from '../sinks/researchDumpRecord.js';
 import { listTaskFiles } from '../sources/taskFiles.js';
 import { defaultTokenizerDir, loadTokenizer } from '../tokenizers/transformers.js';
-import type { CommandName, ParsedArguments } from './args.js';
+import { ARGUMENTS, type ArgumentName, type CommandName, type Flavor, type OptionSpec, type ParsedArguments } from './args.js';
 import type { Output } from './output.js';
 import { teeReport } from './report.js';
 
@@ -96,6 +99,7 @@ const distributed = (args: ParsedArguments, env: Environment): { rank?: number; 
  * @category constructors
  */
 export const optionsFromArguments = (args: ParsedArguments, tokenizer: FlagEmbeddingOptions['tokenizer'], env: Environment = {}): FlagEmbeddingOptions => {
+  checkFlavorArguments(args);
   if (args.train_data === undefined) throw new ConfigError('train_data', 'is required');
   if (args.same_dataset_within_batch === false) {
     throw new ConfigError('same_dataset_within_batch', 'must be true: this library builds same-task batches (the ICL dataset path)');
@@ -135,6 +139,70 @@ export const optionsFromArguments = (args: ParsedArguments, tokenizer: FlagEmbed
   };
 };
 
+/** The flavor an argument list asks for (`--flavor`, default `icl`). */
+export const flavorOf = (args: ParsedArguments): Flavor => args.flavor ?? 'icl';
+
+/** Refuses an option the chosen flavor does not read (the table's `flavors`), rather than ignore it. */
+const checkFlavorArguments = (args: ParsedArguments): void => {
+  const flavor = flavorOf(args);
+  for (const name of Object.keys(args) as ArgumentName[]) {
+    const flavors = (ARGUMENTS[name] as OptionSpec).flavors;
+    if (flavors !== undefined && !flavors.includes(flavor)) {
+      throw new ConfigError(
+        name,
+        flavor === 'research'
+          ? "is an argument of the icl flavor (FlagEmbedding 1.4's ICL dataset), which --flavor research does not read"
+          : 'is an argument of the research flavor: give --flavor research',
+      );
+    }
+  }
+};
+
+/**
+ * The research flavor's options an argument list means, with the research module's defaults
+ * (`use_special_tokens` true, `pad_to_multiple_of` 8 as its run.py passes); rank and world size as
+ * for the icl flavor.
+ *
+ * @category constructors
+ */
+export const researchOptionsFromArguments = (args: ParsedArguments, tokenizer: ResearchOptions['tokenizer'], env: Environment = {}): ResearchOptions => {
+  checkFlavorArguments(args);
+  if (args.train_data === undefined && args.load_from_disk !== true) throw new ConfigError('train_data', 'is required (or load_from_disk with load_disk_path)');
+  const { rank, worldSize } = distributed(args, env);
+  return {
+    flavor: 'research',
+    ...(args.train_data === undefined ? {} : { trainData: args.train_data }),
+    tokenizer,
+    seed: args.seed ?? '42',
+    perDeviceTrainBatchSize: args.per_device_train_batch_size ?? 8,
+    worldSize: worldSize ?? 1,
+    rank: rank ?? 0,
+    useSpecialTokens: args.use_special_tokens ?? true,
+    trainGroupSize: args.train_group_size ?? 8,
+    symmetricTrainGroupSize: args.symmetric_train_group_size ?? 8,
+    maxClassNeg: args.max_class_neg ?? 1000,
+    symmetricBatchSize: args.symmetric_batch_size ?? 128,
+    queryMaxLen: args.query_max_len ?? 32,
+    passageMaxLen: args.passage_max_len ?? 128,
+    exampleQueryMaxLen: args.example_query_max_len ?? 64,
+    examplePassageMaxLen: args.example_passage_max_len ?? 96,
+    retrievalUseExamples: args.retrieval_use_examples ?? true,
+    padToMultipleOf: args.pad_to_multiple_of ?? 8,
+    subBatchSize: args.sub_batch_size ?? null,
+    loadFromDisk: args.load_from_disk ?? false,
+    loadDiskPath: args.load_disk_path ?? null,
+    saveToDisk: args.save_to_disk ?? false,
+    saveDiskPath: args.save_disk_path ?? null,
+    numShards: args.num_shards ?? 0,
+    saveMaxShardSize: args.save_max_shard_size ?? '50GB',
+    exitAfterSave: args.exit_after_save ?? false,
+    ...(args.false_negative_scope === undefined ? {} : { falseNegativeScope: args.false_negative_scope }),
+    ...(args.prefetch === undefined ? {} : { prefetch: args.prefetch }),
+    ...(args.workers === undefined ? {} : { workers: args.workers }),
+    ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
+  };
+};
+
 /**
  * One step as the reference oracle prints it: `epoch`, `example_indices` (global record indices in
  * the reference's concatenation order), `queries_text`, `passages_text`, `teacher_scores`,
@@ -164,10 +232,15 @@ export const toDumpRecord = (batch: PaddedBatch) => {
   };
 };
 
-/** Loads the tokenizer an argument list names, set up as FlagEmbedding's ICL runner does. */
+/**
+ * Loads the tokenizer an argument list names, set up as the flavor's runner does: FlagEmbedding's
+ * ICL runner adds `additional_special_tokens`; the research module's run.py adds `<instruct>`,
+ * `<query>` and `<response>` when `use_special_tokens` is on.
+ */
 export const tokenizerFromArguments = (args: ParsedArguments) =>
   loadTokenizer(args.tokenizer ?? defaultTokenizerDir(), {
-    additionalSpecialTokens: args.additional_special_tokens ?? [],
+    additionalSpecialTokens:
+      flavorOf(args) === 'research' ? (args.use_special_tokens ?? true ? ['<instruct>', '<query>', '<response>'] : []) : (args.additional_special_tokens ?? []),
     addEosToken: true,
     backend: args.tokenizer_backend ?? 'js',
   });
@@ -203,7 +276,9 @@ const indexingProgress = async (trainData: ReadonlyArray<string>, progress: Prog
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
-const dump: Runner = async ({ args, env, stdout, report, progress }) => {
+const dump: Runner = async (context) => {
+  if (flavorOf(context.args) === 'research') return researchDump(context);
+  const { args, env, stdout, report, progress } = context;
   const resumeFrom: ResumeState | ResumeStateV1 | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
   const tokenizer = await tokenizerFromArguments(args);
   const options = optionsFromArguments(args, tokenizer, env);
@@ -247,7 +322,40 @@ const dump: Runner = async ({ args, env, stdout, report, progress }) => {
   return `${plural(printed, 'step')} printed`;
 };
 
-const plan: Runner = async ({ args, env, stdout, report, progress }) => {
+/** `dump --flavor research`: the research oracle's fields, `messages` included. */
+const researchDump: Runner = async ({ args, env, stdout, report }) => {
+  const resumeFrom: ResumeState | ResumeStateV1 | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
+  // Checked before the tokenizer loads: a misplaced flag fails at once.
+  researchOptionsFromArguments(args, undefined as unknown as ResearchOptions['tokenizer'], env);
+  const options = researchOptionsFromArguments(args, await tokenizerFromArguments(args), env);
+  const batches = researchBatches({ ...options, report, resumeFrom, ...(args.steps === undefined ? { epochs: (resumeFrom?.epoch ?? 0) + 1 } : {}) });
+  let last: ResumeState | ResumeStateV1 | null = resumeFrom;
+  let printed = 0;
+  for await (const batch of args.steps === undefined ? batches : batches.pipe(take(args.steps))) {
+    await stdout.write(`${JSON.stringify(toResearchDumpRecord(batch))}\n`);
+    last = batch.resume;
+    printed += 1;
+  }
+  if (args.state_out !== undefined) {
+    if (last === null) throw new ConfigError('state_out', 'no step was printed, so there is no state to save (give --steps ≥ 1)');
+    await writeResumeState(args.state_out, last);
+  }
+  return options.saveToDisk && options.exitAfterSave ? `saved to ${options.saveDiskPath}, no steps (exit_after_save)` : `${plural(printed, 'step')} printed`;
+};
+
+const plan: Runner = async (context) => {
+  const { args, env, stdout, report } = context;
+  if (flavorOf(args) === 'research') {
+    const options = researchOptionsFromArguments(args, undefined as unknown as ResearchOptions['tokenizer'], env);
+    const result = await researchPlanReport({ ...options, report });
+    for (const task of result.tasks) if (task.droppedPerEpoch > 0) report.add({ kind: 'tailDropped', epoch: 0, task: task.name, records: task.droppedPerEpoch });
+    await stdout.write(args.json === true ? `${JSON.stringify(result)}\n` : `${formatPlanReport(result)}\n`);
+    return `${plural(result.tasks.length, 'task')}, ${plural(result.stepsPerEpoch, 'step')} per epoch`;
+  }
+  return iclPlan(context);
+};
+
+const iclPlan: Runner = async ({ args, env, stdout, report, progress }) => {
   // The plan needs no tokenizer: a placeholder that fails loudly if anything asks it for ids.
   const options = optionsFromArguments(args, undefined as unknown as FlagEmbeddingOptions['tokenizer'], env);
   const indexing = await indexingProgress(options.trainData, progress);
@@ -259,6 +367,9 @@ const plan: Runner = async ({ args, env, stdout, report, progress }) => {
 };
 
 const stats: Runner = async ({ args, env, stdout, report, progress }) => {
+  if (flavorOf(args) === 'research') {
+    throw new ConfigError('flavor', "stats measures the icl flavor's stages; for the research flavor, plan --flavor research prints its tasks, batch and group sizes and steps");
+  }
   const tokenizer = await tokenizerFromArguments(args);
   const options = optionsFromArguments(args, tokenizer, env);
   const indexing = await indexingProgress(options.trainData, progress);
@@ -282,6 +393,9 @@ const writeFileAtomically = async (file: string, text: string): Promise<void> =>
 };
 
 const exportRun: Runner = async ({ args, env, stdout, report, progress }) => {
+  if (flavorOf(args) === 'research') {
+    throw new ConfigError('flavor', "export writes the icl flavor's steps (dump's fields); the research flavor's are not exported yet: use dump --flavor research");
+  }
   if (args.out === undefined) throw new ConfigError('out', 'is required (the folder to write)');
   if (args.steps !== undefined && args.epochs !== undefined) throw new ConfigError('epochs', 'give --steps or --epochs, not both');
   const resumeFrom: ResumeState | ResumeStateV1 | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);

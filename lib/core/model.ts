@@ -17,10 +17,13 @@ export interface Example {
   readonly query: string;
   readonly pos: ReadonlyNonEmptyArray<string>;
   readonly neg: ReadonlyArray<string>;
-  /** Teacher scores, one per `pos` entry; only read when knowledge distillation is on. */
-  readonly posScores?: ReadonlyArray<number>;
-  /** Teacher scores, one per `neg` entry; only read when knowledge distillation is on. */
-  readonly negScores?: ReadonlyArray<number>;
+  /**
+   * Teacher scores, one per `pos` entry; only read when knowledge distillation is on (ICL flavor).
+   * Null entries occur only in research-flavor rows (Arrow lists hold nulls; the module skips them).
+   */
+  readonly posScores?: ReadonlyArray<number | null>;
+  /** Teacher scores, one per `neg` entry (see `posScores`). */
+  readonly negScores?: ReadonlyArray<number | null>;
   /** The task instruction for this record; overrides `query_instruction_for_retrieval`. */
   readonly prompt?: string;
   /** `normal`, `only_1neg`, `symmetric_sts`, `symmetric_class`, `symmetric_clustering`, or any other label. */
@@ -85,6 +88,8 @@ export interface RecordMeta {
   readonly negatives: number;
   readonly trainGroupSize: number | undefined;
   readonly batchSize: number | undefined;
+  /** The record's `type`, when the store knows it without reading the record (research-flavor stores). */
+  readonly type?: string;
 }
 
 /**
@@ -159,6 +164,11 @@ export interface Task {
   readonly files: ReadonlyArray<string>;
   /** Global index of the first record in the reference's concatenation of all tasks. */
   readonly offset: number;
+  /**
+   * The global index of each record, when they are not `offset + position` (a research-flavor
+   * `load_from_disk` whose `.log` lists other indices). Absent: `offset + position`.
+   */
+  readonly globalIndices?: ReadonlyArray<number>;
   /**
    * Per-device batch size, as the options give it. After an elastic resume (another world size) a
    * rank's slice is the resumed plan's global batch size divided by the new world size instead.
@@ -391,6 +401,11 @@ export interface TextBatch extends StepPosition {
   /** Flat teacher scores in passage order, or null (knowledge distillation off, or no scores). */
   readonly teacherScores: ReadonlyArray<number> | null;
   readonly noInBatchNeg: boolean;
+  /**
+   * The research module's collated `messages`: `['not in-batch']` for symmetric class/clustering
+   * batches, else `'normal'` per passage. Present only in research-flavor batches.
+   */
+  readonly messages?: ReadonlyArray<string>;
   /** Carried from the sampled batch when a false-negative mask was asked for. */
   readonly falseNegativeMask?: FalseNegativeMask;
 }

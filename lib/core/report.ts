@@ -10,18 +10,26 @@ import type { Issue } from './errors.js';
  * One thing worth knowing about a run.
  *
  * - `fileSkipped`: a `train_data` file or folder entry that is not `.json`/`.jsonl`, a folder entry
- *   that is not a regular file, or a file with no records.
+ *   that is not a regular file, or a file with no records; in a Hugging Face dataset folder (research
+ *   flavor), a file of another format than its split's (`other-format`) or one no split pattern
+ *   names (`no-split`), which `load_dataset` passes over without a word.
  * - `fileSubsampled`: a file above `max_example_num_per_dataset` kept a random subset.
  * - `taskDropped`: a file below `small_threshold` named directly, or a folder's merged small files
  *   below `drop_threshold`.
  * - `tailDropped`: the incomplete last batch of a task in an epoch.
  * - `recordDropped`: a bad record that `collectIssues` (or an index with `badRecords: 'skip'`) left out.
  * - `fileIndexed`: a task file's index was built (one pass over the file) or read from the cache.
+ * - `saveSkipped`: research flavor, `save_to_disk` into a folder that already has the module's `.log`
+ *   (the module prints "already exists" and does not write).
  *
  * @category models
  */
 export type ReportEvent =
-  | { readonly kind: 'fileSkipped'; readonly file: string; readonly reason: 'not-json' | 'not-a-file' | 'empty' }
+  | {
+      readonly kind: 'fileSkipped';
+      readonly file: string;
+      readonly reason: 'not-json' | 'not-a-file' | 'empty' | 'other-format' | 'no-split';
+    }
   | { readonly kind: 'fileSubsampled'; readonly file: string; readonly records: number; readonly kept: number }
   | {
       readonly kind: 'taskDropped';
@@ -31,7 +39,8 @@ export type ReportEvent =
     }
   | { readonly kind: 'tailDropped'; readonly epoch: number; readonly task: string; readonly records: number }
   | { readonly kind: 'recordDropped'; readonly issues: ReadonlyArray<Issue> }
-  | { readonly kind: 'fileIndexed'; readonly file: string; readonly records: number; readonly cached: boolean };
+  | { readonly kind: 'fileIndexed'; readonly file: string; readonly records: number; readonly cached: boolean }
+  | { readonly kind: 'saveSkipped'; readonly dir: string; readonly reason: 'log-exists' };
 
 /**
  * Where stages put {@link ReportEvent}s. Passed in explicitly; a stage without one reports nothing.

@@ -14,6 +14,7 @@ import { mapConcurrent } from '../core/mapConcurrent.js';
 import type { AugmentIclOptions } from '../stages/augmentIcl.js';
 import { workerBatches } from '../workers/workerBatches.js';
 import { batchBuilder } from './batchBuilder.js';
+import { researchBatches, type ResearchOptions } from './research.js';
 import { epochShuffle, type EpochShuffleOptions } from '../stages/epochShuffle.js';
 import type { FormatPromptOptions } from '../stages/formatPrompt.js';
 import { groupByTask, type GroupByTaskOptions } from '../stages/groupByTask.js';
@@ -41,6 +42,8 @@ export interface FlagEmbeddingOptions
     AugmentIclOptions,
     IndexTaskFilesOptions,
     Omit<MaskFalseNegativesOptions, 'sampler'> {
+  /** Selects this flavor, FlagEmbedding 1.4's ICL dataset (the default); `'research'` takes {@link ResearchOptions}. */
+  readonly flavor?: 'icl';
   /** `train_data`: task files and folders of task files. */
   readonly trainData: ReadonlyArray<string>;
   /** `per_device_train_batch_size`: records per rank and step, for tasks that do not set their own. */
@@ -153,7 +156,8 @@ export const flagEmbeddingStages = (options: FlagEmbeddingOptions): Op<TaskFile,
  * exactly. Every stage is exported on its own for custom pipelines.
  *
  * **Gotchas**: infinite unless `epochs` is set (the reference refreshes epochs forever); take what you
- * need. Option errors throw here, before anything is read.
+ * need. Option errors throw here, before anything is read. With `flavor: 'research'` this is
+ * `researchBatches` (the research module's dataset; see lib/pipelines/research.ts).
  *
  * @example
  * const tokenizer = await loadDefaultTokenizer({ additionalSpecialTokens: ['<instruct>', '<query>', '<response>'] });
@@ -162,8 +166,8 @@ export const flagEmbeddingStages = (options: FlagEmbeddingOptions): Op<TaskFile,
  *
  * @category constructors
  */
-export const flagEmbeddingBatches = (options: FlagEmbeddingOptions): AsyncIterableX<PaddedBatch> =>
-  indexTaskFiles(options.trainData, options).pipe(flagEmbeddingStages(options));
+export const flagEmbeddingBatches = (options: FlagEmbeddingOptions | ResearchOptions): AsyncIterableX<PaddedBatch> =>
+  options.flavor === 'research' ? researchBatches(options) : indexTaskFiles(options.trainData, options).pipe(flagEmbeddingStages(options));
 
 /**
  * The same pipeline over records from any source (already decoded and located), held in memory.

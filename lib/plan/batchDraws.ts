@@ -5,6 +5,7 @@
  * @module
  */
 import { createHash } from 'node:crypto';
+import { InvariantError } from '../core/errors.js';
 import type { IclDraw } from '../core/model.js';
 import { PythonRandom } from '../random/pythonRandom.js';
 
@@ -82,22 +83,36 @@ const drawNegatives = (random: PythonRandom, negatives: number, wanted: number):
  * `choice` of the positive, the optional chunk shuffle (`random()`, then `shuffle` of 3), `sample`
  * of the negatives; then for each query `choice([0..5])` and, with ICL, `sample` of example ids.
  *
- * **Details**: the ICL ids are `random.sample(range(B), min(count + 1, B))` with the query's own id
- * removed and the rest cut to `count`.
+ * **Details**: the ICL ids are `random.sample(range(B), min(count + 1, B))` (`exampleSample:
+ * 'clamped'`, FlagEmbedding 1.4) or `random.sample(range(B), count + 1)` (`'exact'`, the research
+ * module) with the query's own id removed and the rest cut to `count`.
  *
  * **Gotchas**: mutates `random` (a private generator owned by the caller's run). A record with no
- * negatives and `groupSize > 1` is the caller's to reject before calling.
+ * negatives and `groupSize > 1` is the caller's to reject before calling, and so is, with `'exact'`,
+ * a batch smaller than 6 that draws examples (the research module's `random.sample` raises; here
+ * an `InvariantError`).
  *
  * @example
  * const draws = drawBatch(PythonRandom.fromSeed(42), { groupSize: 8, icl: true, records }, { shuffleRatio: 0 });
  *
  * @category plan
  */
-export const drawBatch = (random: PythonRandom, shape: BatchShape, options: { readonly shuffleRatio: number }): BatchDraws => {
+export const drawBatch = (random: PythonRandom, shape: BatchShape, options: DrawOptions): BatchDraws => {
   const records = shape.records.map((record) => drawRecord(random, record, shape.groupSize, options.shuffleRatio));
-  const icl = shape.records.map((_, i) => drawIcl(random, i, shape.records.length, shape.icl));
+  const icl = shape.records.map((_, i) => drawIcl(random, i, shape.records.length, shape.icl, options.exampleSample === 'exact'));
   return { records, icl };
 };
+
+/**
+ * Options of the draws: `shuffle_ratio`, and how example ids are sampled (`'clamped'`: at most the
+ * batch, FlagEmbedding 1.4; `'exact'`: `count + 1`, the research module). Default `'clamped'`.
+ *
+ * @category plan
+ */
+export interface DrawOptions {
+  readonly shuffleRatio: number;
+  readonly exampleSample?: 'clamped' | 'exact';
+}
 
 /** One record's draws, in the reference's order: `choice` of the positive, the chunk shuffle, `sample` of the negatives. */
 const drawRecord = (random: PythonRandom, record: RecordShape, groupSize: number, shuffleRatio: number): RecordDraw => {
@@ -109,10 +124,13 @@ const drawRecord = (random: PythonRandom, record: RecordShape, groupSize: number
 };
 
 /** Query `i`'s example count (`choice([0..5])`) and, with ICL, its example ids among the batch's `size` records. */
-const drawIcl = (random: PythonRandom, i: number, size: number, icl: boolean): IclDraw => {
+const drawIcl = (random: PythonRandom, i: number, size: number, icl: boolean, exact: boolean): IclDraw => {
   const count = random.randbelow(6);
   if (count === 0 || !icl) return { count, exampleIds: [] };
-  const ids = random.samplePositions(size, Math.min(count + 1, size)).filter((id) => id !== i);
+  if (exact && count + 1 > size) {
+    throw new InvariantError(`random.sample of ${count + 1} in-context example ids from a batch of ${size} (the research module raises ValueError; its configuration should have been rejected)`);
+  }
+  const ids = random.samplePositions(size, exact ? count + 1 : Math.min(count + 1, size)).filter((id) => id !== i);
   return { count, exampleIds: ids.slice(0, count) };
 };
 
@@ -149,11 +167,11 @@ export const drawSliceKeyed = (
   globalStep: number,
   firstPosition: number,
   shape: BatchShape,
-  options: { readonly shuffleRatio: number },
+  options: DrawOptions,
 ): BatchDraws => {
   const randoms = shape.records.map((_, i) => PythonRandom.fromSeed(keyedDrawSeed(seed, globalStep, firstPosition + i)));
   const records = shape.records.map((record, i) => drawRecord(randoms[i]!, record, shape.groupSize, options.shuffleRatio));
-  const icl = shape.records.map((_, i) => drawIcl(randoms[i]!, i, shape.records.length, shape.icl));
+  const icl = shape.records.map((_, i) => drawIcl(randoms[i]!, i, shape.records.length, shape.icl, options.exampleSample === 'exact'));
   return { records, icl };
 };
 

@@ -4,6 +4,7 @@ import type { IclDraw, PromptedBatch, TextBatch } from '../core/model.js';
 import { mapConcurrent, type Step } from '../core/mapConcurrent.js';
 import type { Op } from '../core/operator.js';
 import type { TokenizerPort } from '../tokenizers/port.js';
+import { researchAnswersWithCategory, researchFormatsPassages, researchMessages } from '../plan/researchRules.js';
 import { SYMMETRIC_PASSAGE_TYPES } from './formatPrompt.js';
 
 /**
@@ -29,6 +30,21 @@ export interface AugmentIclOptions {
    * exceed `query_max_len − this`. The reference hard-codes 512. Default: 512.
    */
   readonly exampleBudgetReserve?: number;
+  /** Joins an in-context example's query and answer. Default: `iclSuffixStr` (the research module: `'\nResponse: '`, with a space, in its plain style). */
+  readonly exampleJoinStr?: string;
+  /**
+   * The texts whose ids the query and passage budgets subtract (`len(prefix)`, `len(suffix)`).
+   * Default: the tokenizer's BOS, and `iclSuffixStr` + its EOS. The research module tokenizes the
+   * literal strings `'<s>'` and `'\n<response></s>'` (or `'\nResponse:</s>'`) whatever the tokenizer's own tokens are.
+   */
+  readonly budgetTexts?: { readonly prefix: string; readonly suffix: string };
+  /**
+   * How `type` is read: `'icl'`, the task's type (`symmetric_sts`/`symmetric_clustering` passages
+   * are cut and closed, `symmetric_clustering` examples answer with the category); `'research'`, each
+   * record's own type by substring (`sts`/`clustering`; `clustering`), and the batch gets the research
+   * module's `messages`. Default: `'icl'`.
+   */
+  readonly typeRules?: 'icl' | 'research';
 }
 
 const positiveInteger = (option: string, value: number): number => {
@@ -49,6 +65,9 @@ export const validateAugmentIclOptions = (options: AugmentIclOptions) => {
     examplePassageMaxLen: positiveInteger('example_passage_max_len', options.examplePassageMaxLen ?? 96),
     iclSuffixStr: options.iclSuffixStr ?? '\nResponse:',
     exampleBudgetReserve,
+    exampleJoinStr: options.exampleJoinStr ?? options.iclSuffixStr ?? '\nResponse:',
+    budgetTexts: options.budgetTexts ?? null,
+    research: options.typeRules === 'research',
   };
 };
 
@@ -147,8 +166,9 @@ export interface IclDetail {
  * @category stages
  */
 export const augmentIcl = (options: AugmentIclOptions): Op<PromptedBatch, TextBatch> => {
-  const config = validateAugmentIclOptions(options);
-  return mapConcurrent(1, () => augmentIclStep(config));
+  // Checked now; each run's step validates the options again (the validated form is not an options object).
+  validateAugmentIclOptions(options);
+  return mapConcurrent(1, () => augmentIclStep(options));
 };
 
 /**
@@ -188,7 +208,8 @@ const augmentIclCore = (options: AugmentIclOptions, detailed: boolean): Step<Pro
   let budgets: Promise<{ query: number; passage: number }> | null = null;
   const budgetsOf = async () => {
     // The reference formats the token strings with an f-string, so a missing token reads "None".
-    const [suffixIds, bosIds] = await encode([`${iclSuffixStr}${tokenizer.eosToken ?? 'None'}`, `${tokenizer.bosToken ?? 'None'}`]);
+    const texts = config.budgetTexts ?? { suffix: `${iclSuffixStr}${tokenizer.eosToken ?? 'None'}`, prefix: `${tokenizer.bosToken ?? 'None'}` };
+    const [suffixIds, bosIds] = await encode([texts.suffix, texts.prefix]);
     const query = config.queryMaxLen - bosIds!.length - suffixIds!.length;
     if (query < 1) throw new ConfigError('query_max_len', `${config.queryMaxLen} leaves no room for a query after BOS and the ICL suffix (${bosIds!.length + suffixIds!.length} tokens)`);
     return { query, passage: config.passageMaxLen - 1 - suffixIds!.length };
@@ -198,13 +219,21 @@ const augmentIclCore = (options: AugmentIclOptions, detailed: boolean): Step<Pro
     budgets ??= budgetsOf();
     const { query: queryBudget, passage: passageBudget } = await budgets;
     const type = batch.task.columns.type ? batch.task.type : undefined;
+    const recordType = (i: number) => batch.records[i]!.value.type ?? '';
+    // Which records' passages are cut and closed, and which examples answer with the category.
+    const cutsPassages = (i: number) => (config.research ? researchFormatsPassages(recordType(i)) : type !== undefined && SYMMETRIC_PASSAGE_TYPES.has(type));
+    const answersWithCategory = (i: number) => (config.research ? researchAnswersWithCategory(recordType(i)) : type === 'symmetric_clustering');
     let passages: ReadonlyArray<ReadonlyArray<string>> = batch.passages;
     let passageTokens: ReadonlyArray<number> | null = null;
-    if (type !== undefined && SYMMETRIC_PASSAGE_TYPES.has(type)) {
+    const cutRecords = batch.passages.flatMap((_, i) => (cutsPassages(i) ? [i] : []));
+    if (cutRecords.length > 0) {
       if (passageBudget < 1) throw new ConfigError('passage_max_len', `${config.passageMaxLen} leaves no room for a symmetric passage after the ICL suffix`);
-      const cut = await cutAndDecode(batch.passages.flat(), passageBudget);
-      passages = batch.passages.map((group, i) => group.map((_, j) => cut.texts[i * batch.groupSize + j]! + iclSuffixStr));
-      passageTokens = cut.lengths.map((n) => n + config.passageMaxLen - passageBudget);
+      const cut = await cutAndDecode(cutRecords.flatMap((i) => batch.passages[i]!), passageBudget);
+      let k = 0;
+      const closed = new Map(cutRecords.map((i) => [i, batch.passages[i]!.map(() => cut.texts[k++]! + iclSuffixStr)] as const));
+      passages = batch.passages.map((group, i) => closed.get(i) ?? group);
+      // Token counts of the cut passages (the detail's measure), when every passage was cut.
+      if (cutRecords.length === batch.passages.length) passageTokens = cut.lengths.map((n) => n + config.passageMaxLen - passageBudget);
     }
 
     let prefixes: ReadonlyArray<string> = batch.queries.map(() => '');
@@ -213,7 +242,7 @@ const augmentIclCore = (options: AugmentIclOptions, detailed: boolean): Step<Pro
     const icl = batch.icl;
     if (icl !== null) {
       const answers = batch.records.map((record, i) => {
-        if (type !== 'symmetric_clustering') return batch.groups[i]!.positive;
+        if (!answersWithCategory(i)) return batch.groups[i]!.positive;
         if (record.value.category === undefined) {
           throw new RecordError([{ file: record.file, line: record.line, field: 'category', message: 'is missing; symmetric_clustering examples answer with the category' }]);
         }
@@ -230,7 +259,7 @@ const augmentIclCore = (options: AugmentIclOptions, detailed: boolean): Step<Pro
       // A pair was cut when its query or its answer was longer than its limit.
       const pairCut = questions.map((_, i) => cut.lengths[i]! > config.exampleQueryMaxLen || cut.lengths[n + i]! > config.examplePassageMaxLen);
       examplesTruncated = icl.map((draw) => draw.exampleIds.filter((id) => pairCut[id]).length);
-      const pairs = questions.map((q, i) => `${q}${iclSuffixStr}${replies[i]!}\n\n`);
+      const pairs = questions.map((q, i) => `${q}${config.exampleJoinStr}${replies[i]!}\n\n`);
       const measure = async (texts: ReadonlyArray<string>) =>
         (tokenizer.countBatch ? await tokenizer.countBatch(texts) : (await encode(texts)).map((ids) => ids.length)).map((n) => n + specialCount);
       ({ prefixes, kept: examplesKept } = await examplePrefixes(pairs, icl, measure, exampleLimit));
@@ -240,10 +269,12 @@ const augmentIclCore = (options: AugmentIclOptions, detailed: boolean): Step<Pro
     const scores = batch.groups.flatMap((g) => g.teacherScores ?? []);
     // Everything the batch carries (position, provenance, a false-negative mask) but the draws, now applied.
     const { groups: _groups, icl: _icl, replay: _replay, ...carried } = batch;
+    const flat = passages.flat();
     const text: TextBatch = {
       ...carried,
+      ...(config.research ? { messages: researchMessages(recordType(0), flat.length) } : {}),
       queries: queries as unknown as ReadonlyNonEmptyArray<string>,
-      passages: passages.flat() as unknown as ReadonlyNonEmptyArray<string>,
+      passages: flat as unknown as ReadonlyNonEmptyArray<string>,
       teacherScores: scores.length > 0 ? scores : null,
       noInBatchNeg: batch.task.noInBatchNeg,
     };

@@ -4,6 +4,7 @@ import type { Example, Located, PromptedBatch, SampledBatch, Task } from '../cor
 import { mapConcurrent, type Step } from '../core/mapConcurrent.js';
 import type { Op } from '../core/operator.js';
 import { compilePythonFormat } from '../core/pythonFormat.js';
+import { researchFormatsPassages } from '../plan/researchRules.js';
 
 /**
  * Options of {@link formatPrompt}, with the reference's argument names.
@@ -19,6 +20,12 @@ export interface FormatPromptOptions {
   readonly passageInstructionForRetrieval?: string | null;
   /** `passage_instruction_format`: `format(instruction, passage)`. Default: `'{}{}'`. */
   readonly passageInstructionFormat?: string;
+  /**
+   * How `type` is read: `'icl'`, the task's type is `symmetric_sts` or `symmetric_clustering`;
+   * `'research'`, each record's own type contains `sts` or `clustering` (and passage instructions are
+   * not used, as the research module does not use them). Default: `'icl'`.
+   */
+  readonly typeRules?: 'icl' | 'research';
 }
 
 /** Types whose passages are formatted like queries (and later closed with the ICL suffix). */
@@ -31,11 +38,13 @@ export const validateFormatPromptOptions = (options: FormatPromptOptions) => {
   for (const f of [query, passage]) {
     if (f.arity > 2) throw new ConfigError(f === query ? 'query_instruction_format' : 'passage_instruction_format', `reads ${f.arity} fields; it gets two (instruction, text)`);
   }
+  const research = options.typeRules === 'research';
   return {
     query,
     passage,
     queryInstruction: options.queryInstructionForRetrieval ?? null,
-    passageInstruction: options.passageInstructionForRetrieval ?? null,
+    passageInstruction: research ? null : (options.passageInstructionForRetrieval ?? null),
+    research,
   };
 };
 
@@ -94,9 +103,9 @@ export const formatPrompt = (options: FormatPromptOptions): Op<SampledBatch, Pro
  * @category stages
  */
 export const formatPromptStep = (options: FormatPromptOptions): Step<SampledBatch, PromptedBatch> => {
-  const { query, passage, queryInstruction, passageInstruction } = validateFormatPromptOptions(options);
+  const { query, passage, queryInstruction, passageInstruction, research } = validateFormatPromptOptions(options);
   return (batch) => {
-    const symmetric = batch.task.columns.type && SYMMETRIC_PASSAGE_TYPES.has(batch.task.type ?? '');
+    const taskSymmetric = batch.task.columns.type && SYMMETRIC_PASSAGE_TYPES.has(batch.task.type ?? '');
     const queries: string[] = [];
     const passages: ReadonlyNonEmptyArray<string>[] = [];
     batch.records.forEach((record, i) => {
@@ -104,6 +113,7 @@ export const formatPromptStep = (options: FormatPromptOptions): Step<SampledBatc
       queries.push(query.render([instruction, record.value.query]));
       const group = batch.groups[i]!;
       const texts = [group.positive, ...group.negativeIndices.map((n) => record.value.neg[n]!)] as const;
+      const symmetric = research ? researchFormatsPassages(record.value.type ?? '') : taskSymmetric;
       const formatted = symmetric
         ? texts.map((p) => query.render([instruction, p]))
         : passageInstruction !== null

@@ -1,8 +1,9 @@
 import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import { ConfigError, RecordError } from '../core/errors.js';
-import type { LocalBatch, LocalSlice, ReplaySlice, SampledBatch, SampledGroup } from '../core/model.js';
+import type { Example, LocalBatch, LocalSlice, ReplaySlice, SampledBatch, SampledGroup } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';
 import { applyChunkOrder, drawBatch, drawSliceKeyed, type BatchDraws, type BatchShape } from '../plan/batchDraws.js';
+import { researchGroupSize, researchUsesExamples } from '../plan/researchRules.js';
 import { PythonRandom } from '../random/pythonRandom.js';
 import { parseSeed, type Seed } from '../random/seed.js';
 
@@ -22,6 +23,19 @@ export interface SampleGroupOptions {
   readonly knowledgeDistillation?: boolean;
   /** `retrieval_use_examples`: in-context examples for non-symmetric tasks too. Default: true. */
   readonly retrievalUseExamples?: boolean;
+  /**
+   * How `type` is read. `'icl'` (FlagEmbedding 1.4's ICL dataset): the task's exact type names, the
+   * options above. `'research'` (research/llm_dense_retriever): substrings of the batch's first
+   * record's type (`researchGroupSize`, `researchUsesExamples`), `random.sample` of `count + 1`
+   * example ids without clamping, teacher scores from `pos_scores`/`neg_scores` whenever present
+   * (nulls skipped; no `knowledge_distillation`), and no chunk shuffle (the module stores
+   * `shuffle_ratio` and never uses it). Default: `'icl'`.
+   */
+  readonly typeRules?: 'icl' | 'research';
+  /** `symmetric_train_group_size` (research): passages per query of sts and clustering batches. Default: 8. */
+  readonly symmetricTrainGroupSize?: number;
+  /** `max_class_neg` (research): class batches take `max_class_neg + 1` passages. Default: 1000. */
+  readonly maxClassNeg?: number;
 }
 
 /** Types whose queries always get in-context examples. */
@@ -36,12 +50,35 @@ export const validateSampleGroupOptions = (options: SampleGroupOptions) => {
   }
   const shuffleRatio = options.shuffleRatio ?? 0;
   if (!Number.isFinite(shuffleRatio) || shuffleRatio < 0) throw new ConfigError('shuffle_ratio', `must be a number ≥ 0, got ${shuffleRatio}`);
+  const typeRules = options.typeRules ?? 'icl';
+  if (typeRules !== 'icl' && typeRules !== 'research') throw new ConfigError('flavor', `must be icl or research, got ${String(typeRules)}`);
+  const symmetricTrainGroupSize = options.symmetricTrainGroupSize ?? 8;
+  if (!Number.isSafeInteger(symmetricTrainGroupSize) || symmetricTrainGroupSize < 1) {
+    throw new ConfigError('symmetric_train_group_size', `must be a positive integer, got ${symmetricTrainGroupSize}`);
+  }
+  const maxClassNeg = options.maxClassNeg ?? 1000;
+  if (!Number.isSafeInteger(maxClassNeg) || maxClassNeg < 0) throw new ConfigError('max_class_neg', `must be a non-negative integer, got ${maxClassNeg}`);
   return {
     trainGroupSize,
     shuffleRatio,
     knowledgeDistillation: options.knowledgeDistillation ?? false,
     retrievalUseExamples: options.retrievalUseExamples ?? true,
+    typeRules,
+    symmetricTrainGroupSize,
+    maxClassNeg,
   };
+};
+
+/** The research module's teacher scores of one record: whatever `pos_scores` / `neg_scores` hold at the sampled places, nulls skipped. */
+const researchScores = (value: Example, positiveIndex: number, negativeIndices: ReadonlyArray<number>): ReadonlyArray<number> => {
+  const scores: number[] = [];
+  const pos = value.posScores?.[positiveIndex];
+  if (pos !== undefined && pos !== null) scores.push(pos);
+  for (const n of negativeIndices) {
+    const neg = value.negScores?.[n];
+    if (neg !== undefined && neg !== null) scores.push(neg);
+  }
+  return scores;
 };
 
 /**
@@ -99,8 +136,12 @@ export const usesIcl = (batch: LocalSlice, retrievalUseExamples: boolean): boole
  * @category stages
  */
 export const sampleGroup = (options: SampleGroupOptions): Op<LocalBatch | ReplaySlice, SampledBatch> => {
-  const { trainGroupSize, shuffleRatio, knowledgeDistillation, retrievalUseExamples } = validateSampleGroupOptions(options);
+  const config = validateSampleGroupOptions(options);
+  const { trainGroupSize, shuffleRatio, knowledgeDistillation, retrievalUseExamples } = config;
+  const research = config.typeRules === 'research';
   const seed = parseSeed(options.seed, { allowNegative: true });
+  // The research module never uses shuffle_ratio, and samples count + 1 example ids without clamping.
+  const drawOptions = research ? ({ shuffleRatio: 0, exampleSample: 'exact' } as const) : { shuffleRatio };
   return operator(async function* (batches, signal) {
     const random = PythonRandom.fromSeed(options.seed);
     for await (const batch of batches) {
@@ -108,7 +149,8 @@ export const sampleGroup = (options: SampleGroupOptions): Op<LocalBatch | Replay
       const keyed = (batch.planWorldSize ?? batch.worldSize) !== batch.worldSize;
       // Keyed draws need nothing from earlier steps: replayed steps are skipped unread.
       if (keyed && batch.replay) continue;
-      const groupSize = groupSizeOf(batch, trainGroupSize);
+      const firstType = research ? (batch.task.store.meta(batch.indices[0]).type ?? '') : '';
+      const groupSize = research ? researchGroupSize(firstType, config) : groupSizeOf(batch, trainGroupSize);
       // Draws depend only on counts, so replayed steps (before a resume point) are drawn from the index.
       const metas = batch.indices.map((i) => batch.task.store.meta(i));
       for (const meta of metas) {
@@ -123,16 +165,17 @@ export const sampleGroup = (options: SampleGroupOptions): Op<LocalBatch | Replay
           ]);
         }
       }
-      const icl = usesIcl(batch, retrievalUseExamples);
+      const icl = research ? researchUsesExamples(firstType, retrievalUseExamples) : usesIcl(batch, retrievalUseExamples);
       const shape: BatchShape = { groupSize, icl, records: metas.map((m) => ({ positiveLengths: m.positiveLengths, negatives: m.negatives })) };
       const draws: BatchDraws = keyed
-        ? drawSliceKeyed(seed < 0n ? -seed : seed, batch.globalStep, batch.rank * batch.indices.length, shape, { shuffleRatio })
-        : drawBatch(random, shape, { shuffleRatio });
+        ? drawSliceKeyed(seed < 0n ? -seed : seed, batch.globalStep, batch.rank * batch.indices.length, shape, drawOptions)
+        : drawBatch(random, shape, drawOptions);
       if (batch.replay) continue;
       const groups = batch.records.map(({ value }, i): SampledGroup => {
         const { positiveIndex, chunkOrder, negativeIndices } = draws.records[i]!;
-        const teacherScores =
-          knowledgeDistillation && value.posScores !== undefined && value.negScores !== undefined
+        const teacherScores = research
+          ? researchScores(value, positiveIndex, negativeIndices)
+          : knowledgeDistillation && value.posScores !== undefined && value.negScores !== undefined
             ? [value.posScores[positiveIndex]!, ...negativeIndices.map((n) => value.negScores![n]!)]
             : null;
         return { positiveIndex, positive: applyChunkOrder(value.pos[positiveIndex]!, chunkOrder), negativeIndices, teacherScores };

@@ -23,8 +23,8 @@ port.on('message', (request: Request) => {
     try {
       const step = await ready;
       // The worker gets a store-less task: the steps never read records, they have them.
-      const { queries, passages, teacherScores, noInBatchNeg, queryIds, passageIds } = await step(request.batch as unknown as SampledBatch);
-      return { id: request.id, result: { queries, passages, teacherScores, noInBatchNeg, ...packRows([...queryIds, ...passageIds]) } };
+      const { queries, passages, teacherScores, noInBatchNeg, messages, queryIds, passageIds } = await step(request.batch as unknown as SampledBatch);
+      return { id: request.id, result: { queries, passages, teacherScores, noInBatchNeg, ...(messages === undefined ? {} : { messages }), ...packRows([...queryIds, ...passageIds]) } };
     } catch (e) {
       return { id: request.id, error: errorToWire(e) };
     }

@@ -24,7 +24,7 @@ export type WireBatch = Omit<SampledBatch, 'task'> & { readonly task: WireTask }
  * `Int32Array` (transferred, not copied) with each row's length. Padding happens on the receiving
  * side: nested number arrays cost more to send than to rebuild.
  */
-export interface WireResult extends Pick<PaddedBatch, 'queries' | 'passages' | 'teacherScores' | 'noInBatchNeg'> {
+export interface WireResult extends Pick<PaddedBatch, 'queries' | 'passages' | 'teacherScores' | 'noInBatchNeg' | 'messages'> {
   readonly ids: Int32Array;
   readonly rowLengths: ReadonlyArray<number>;
 }

@@ -50,6 +50,9 @@ const stepOptions = (options: Readonly<Record<string, unknown>>): Readonly<Recor
     'exampleBudgetReserve',
     'padToMultipleOf',
     'subBatchSize',
+    'exampleJoinStr',
+    'budgetTexts',
+    'typeRules',
   ];
   return Object.fromEntries(keys.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]));
 };

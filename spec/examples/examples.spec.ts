@@ -18,6 +18,14 @@ describe('examples', () => {
     assert.match(stdout, /report \(both ranks\): /);
   });
 
+  it('research prints research-flavor steps with their split, messages and scores', async () => {
+    const { stdout } = await run('examples/research.ts', '4');
+    const lines = stdout.trim().split('\n');
+    assert.equal(lines.length, 5, stdout);
+    for (const line of lines.slice(0, 4)) assert.match(line, /^epoch 0 step \d \| examples\/research\/jsonl-configs \[\w+\] \(\w+\) \| 6 queries, \d+ passages \| messages: (not in-batch|\d+ × normal) \| scores: (\d+|none)$/);
+    assert.match(stdout, /messages: not in-batch/);
+  });
+
   it('customStage runs the hand-composed pipeline with the custom stages in it', async () => {
     const { stdout } = await run('examples/customStage.ts');
     const lines = stdout.trim().split('\n');

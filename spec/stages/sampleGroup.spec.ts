@@ -65,7 +65,7 @@ const batchesOfCase = (c: HandCase): LocalBatch[] => {
 // ---------------------------------------------------------------------------------------------
 // The documented rules, one predicate each (batch in, sampled batch out).
 
-type Check = (batch: LocalBatch, sampled: SampledBatch, options: Required<Omit<SampleGroupOptions, 'seed'>>) => boolean;
+type Check = (batch: LocalBatch, sampled: SampledBatch, options: Required<Omit<SampleGroupOptions, 'seed' | 'typeRules' | 'symmetricTrainGroupSize' | 'maxClassNeg'>>) => boolean;
 
 const expectedGroupSize = (batch: LocalBatch, trainGroupSize: number): number => {
   const first = batch.records[0].value;
