@@ -52,6 +52,7 @@ export {
   DEFAULT_BATCH_ROWS,
   createShardWriter,
   estimateRowBytes,
+  fingerprintOfShards,
   parseFileSize,
   saveToDisk,
   shardBounds,
@@ -64,6 +65,7 @@ export {
   type ShardWriterOptions,
 } from './arrow/saveToDisk.js';
 export { atomicWriteFile, openAtomic, type AtomicFile, type AtomicFileOptions } from './core/atomicFile.js';
+export { IPC_END_OF_STREAM, ipcStreamEncoder, type IpcStreamEncoder } from './arrow/ipcMessages.js';
 
 export { fromJsonl } from './sources/jsonl.js';
 export { fromTaskFiles, listTaskFiles, type SourcedExample, type TaskFileRef, type TaskFilesOptions } from './sources/taskFiles.js';
@@ -145,6 +147,27 @@ export {
 } from './stats/dataStats.js';
 export { formatStats } from './stats/formatStats.js';
 export { statsHtml } from './stats/statsHtml.js';
+export {
+  STEP_TABLE_METADATA_KEY,
+  STEP_TABLE_VERSION,
+  stepBatchBuilder,
+  stepFeatures,
+  stepRecordBatch,
+  stepSchema,
+  stepTableMetadata,
+  type StepTableOptions,
+} from './sinks/stepTable.js';
+export { toArrowStream } from './sinks/toArrowStream.js';
+export {
+  EXPORT_MANIFEST,
+  exportSteps,
+  rankSplit,
+  type ExportManifest,
+  type ExportStepsOptions,
+  type ExportSummary,
+  type ManifestShard,
+  type ShardEvent,
+} from './sinks/exportSteps.js';
 export { planReport, formatPlanReport, type PlanReport, type PlanReportOptions, type PlannedTask, type GroupSizeRule } from './plan/planReport.js';
 
 export * from './random/index.js';

@@ -8,11 +8,6 @@
  * Without --train_data it builds the corpus: ../shared/fixtures (or, without ../shared, this
  * project's examples/data) repeated to 2,500 records per file, two words swapped per text in each copy.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { from, toArray } from 'ix/asynciterable';
 import { take } from 'ix/asynciterable/operators';
 import { parseArguments } from '../../lib/cli/program.js';
@@ -23,32 +18,7 @@ import { indexTaskFiles } from '../../lib/sources/indexTaskFiles.js';
 import { createRequire } from 'node:module';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { defaultTokenizerDir, loadTokenizer, readTokenizerFolder, tokenizerSetup } from '../../lib/tokenizers/transformers.js';
-import { makeCorpus } from './corpus.js';
-
-const root = resolve(fileURLToPath(import.meta.url), '..', '..', '..');
-const shared = join(root, '..', 'shared');
-const sharedFixtures = join(shared, 'fixtures', 'flagembedding-example-data');
-
-/** bge-en-icl's fine-tuning settings, the issue's workload; any dump argument given overrides. */
-const WORKLOAD: Record<string, string | string[]> = {
-  query_max_len: '2048',
-  passage_max_len: '512',
-  train_group_size: '8',
-  pad_to_multiple_of: '8',
-  example_query_max_len: '256',
-  example_passage_max_len: '256',
-  query_instruction_for_retrieval: 'Given a query, retrieve passages that are relevant to the query.',
-  query_instruction_format: '<instruct>{}\\n<query>{}',
-  icl_suffix_str: '\\n<response>',
-  additional_special_tokens: ['<instruct>', '<query>', '<response>'],
-  knowledge_distillation: 'true',
-  per_device_train_batch_size: '16',
-  world_size: '1',
-  rank: '0',
-  seed: '42',
-  steps: '50',
-  index_cache: join(tmpdir(), 'llm-retriever-data-bench', 'index-cache'),
-};
+import { benchmarkCorpus, runReference, workloadArguments } from './workload.js';
 
 const own = process.argv.slice(2);
 const pick = (name: string): string | undefined => {
@@ -64,21 +34,12 @@ const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 // The corpus, unless --train_data names one.
 let trainData: string[];
 let corpusNote: string;
-if (pick('train_data') === undefined) {
-  const source = existsSync(sharedFixtures) ? sharedFixtures : join(root, 'examples', 'data');
-  const out = join(tmpdir(), 'llm-retriever-data-bench', existsSync(sharedFixtures) ? 'fixtures-20k' : 'samples-20k');
-  await makeCorpus({ source, out, recordsPerFile: 2500, exclude: ['untyped'] });
-  trainData = readdirSync(out, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => join(out, d.name)).sort();
-  corpusNote = `${out} (from ${source})`;
-} else {
+if (pick('train_data') === undefined) ({ trainData, note: corpusNote } = await benchmarkCorpus());
+else {
   trainData = [];
   corpusNote = 'given';
 }
-const argv = [
-  ...Object.entries(WORKLOAD).filter(([k]) => !withoutOwn.includes(`--${k}`)).flatMap(([k, v]) => [`--${k}`, ...(Array.isArray(v) ? v : [v])]),
-  ...(trainData.length > 0 ? ['--train_data', ...trainData] : []),
-  ...withoutOwn,
-];
+const argv = [...workloadArguments(withoutOwn), ...(trainData.length > 0 ? ['--train_data', ...trainData] : []), ...withoutOwn];
 const args = parseArguments(argv);
 const steps = args.steps!;
 
@@ -163,44 +124,7 @@ const floor_s = median(floorRuns);
 const portFloor_s = median(portFloorRuns);
 
 // The reference, side by side, when its oracle venv is on this machine.
-const python = process.env['ORACLE_PYTHON'] ?? '/tmp/oracle-venv/bin/python';
-const wantReference = (pick('reference') ?? 'auto') !== 'false' && existsSync(python) && existsSync(process.env['ORACLE_DIR'] ?? '/tmp/oracle-ref');
-let reference: Record<string, unknown> | null = null;
-if (wantReference) {
-  const config = {
-    tokenizer: args.tokenizer ?? defaultTokenizerDir(),
-    additional_special_tokens: args.additional_special_tokens ?? null,
-    seed: Number(args.seed),
-    batch_size: options.perDeviceTrainBatchSize,
-    world: options.worldSize,
-    rank: options.rank,
-    steps,
-    repeats,
-    data_args: {
-      train_data: options.trainData,
-      train_group_size: options.trainGroupSize,
-      query_max_len: options.queryMaxLen,
-      passage_max_len: options.passageMaxLen,
-      pad_to_multiple_of: options.padToMultipleOf,
-      query_instruction_for_retrieval: options.queryInstructionForRetrieval,
-      query_instruction_format: options.queryInstructionFormat,
-      knowledge_distillation: options.knowledgeDistillation,
-      same_dataset_within_batch: true,
-      example_query_max_len: options.exampleQueryMaxLen,
-      example_passage_max_len: options.examplePassageMaxLen,
-      retrieval_use_examples: options.retrievalUseExamples,
-      icl_suffix_str: options.iclSuffixStr,
-      shuffle_ratio: options.shuffleRatio,
-      small_threshold: options.smallThreshold,
-      drop_threshold: options.dropThreshold,
-      max_example_num_per_dataset: options.maxExampleNumPerDataset,
-      passage_instruction_for_retrieval: options.passageInstructionForRetrieval,
-      passage_instruction_format: options.passageInstructionFormat,
-    },
-  };
-  const out = execFileSync(python, [join(root, 'examples', 'bench', 'reference.py')], { input: JSON.stringify(config), stdio: ['pipe', 'pipe', 'ignore'], maxBuffer: 1 << 24 });
-  reference = JSON.parse(out.toString().trim().split('\n').pop()!) as Record<string, unknown>;
-}
+const reference = (pick('reference') ?? 'auto') !== 'false' ? runReference(args, options, { steps, repeats }) : null;
 
 const batchesPerS = steps / batches_s;
 console.log(

@@ -8,6 +8,7 @@
 import { open, stat } from 'node:fs/promises';
 import { MessageHeader, Message, RecordBatch, RecordBatchReader, type Schema } from 'apache-arrow';
 import { ConfigError, InvariantError } from '../core/errors.js';
+import { IPC_END_OF_STREAM } from './ipcMessages.js';
 
 /**
  * Where one record batch is in a stream file: bytes `[start, end)` (its message and body) and its rows.
@@ -36,7 +37,7 @@ export interface IpcStreamIndex {
   readonly stat: { readonly size: number; readonly mtimeMs: number };
 }
 
-const EOS = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
+const EOS = IPC_END_OF_STREAM;
 
 const bad = (file: string, message: string) => new ConfigError('arrow', `${file}: ${message}`);
 

@@ -8,32 +8,15 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RecordBatchStreamWriter, type RecordBatch } from 'apache-arrow';
+import { Schema, type RecordBatch } from 'apache-arrow';
 import { ConfigError, InvariantError } from '../core/errors.js';
 import { atomicWriteFile, openAtomic, type AtomicFile } from './atomicFile.js';
-import { featuresToJson, type Feature, type Features } from './features.js';
+import { arrowSchemaOf, featuresToJson, type Feature, type Features } from './features.js';
+import { IPC_END_OF_STREAM, ipcStreamEncoder } from './ipcMessages.js';
 import { recordBatchOf, type Row } from './values.js';
 
 /** `datasets.config.DEFAULT_MAX_BATCH_SIZE`: rows per record batch in a shard. */
 export const DEFAULT_BATCH_ROWS = 1000;
-
-const EOS = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
-
-/**
- * The bytes of one record batch's message in a stream file, and of the schema message before it.
- * Why by hand: apache-arrow's stream writer queues everything written until it is read, with no
- * backpressure; encoding batch by batch lets each be written (and awaited) before the next is built.
- * A batch message does not depend on where it sits in the stream, so the file is byte for byte
- * what one writer would produce.
- */
-const encodeBatch = (batch: RecordBatch): { schema: Uint8Array; batch: Uint8Array } => {
-  const bytes = RecordBatchStreamWriter.writeAll([batch]).toUint8Array(true);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getInt32(0, true) !== -1) throw new InvariantError('apache-arrow wrote a stream without continuation markers');
-  // The schema message has no body: marker, length, metadata.
-  const schemaLength = 8 + view.getInt32(4, true);
-  return { schema: bytes.subarray(0, schemaLength), batch: bytes.subarray(schemaLength, bytes.length - EOS.length) };
-};
 
 /**
  * What a finished shard holds.
@@ -56,6 +39,12 @@ export interface ShardSummary {
  */
 export interface ShardWriter {
   write(rows: ReadonlyArray<Row>): Promise<void>;
+  /**
+   * Writes record batches built elsewhere (after the rows buffered so far), each as it is: for
+   * writers that build Arrow data faster than row by row. Their columns must be the features'
+   * (names and Arrow types), else an `InvariantError`.
+   */
+  writeBatches(batches: ReadonlyArray<RecordBatch>): Promise<void>;
   close(): Promise<ShardSummary>;
   abort(): Promise<void>;
 }
@@ -68,7 +57,17 @@ export interface ShardWriter {
 export interface ShardWriterOptions {
   /** Rows per record batch. Default: 1000, as `datasets` writes. */
   readonly batchRows?: number;
+  /** Schema metadata besides `huggingface` (which the features fill), e.g. a format description. Default: none. */
+  readonly metadata?: ReadonlyMap<string, string>;
 }
+
+/** The features' Arrow schema with extra metadata (the features' own `huggingface` key wins). */
+const schemaWithMetadata = (features: Features, metadata: ReadonlyMap<string, string> | undefined): Schema => {
+  const schema = arrowSchemaOf(features);
+  return metadata === undefined ? schema : new Schema(schema.fields, new Map([...metadata, ...schema.metadata]));
+};
+
+const columnsOf = (schema: Schema): string => schema.fields.map((f) => `${f.name}: ${String(f.type)}`).join(', ');
 
 /**
  * Opens an Arrow IPC stream file for rows of `features`, written atomically: the file appears under
@@ -87,6 +86,9 @@ export interface ShardWriterOptions {
 export const createShardWriter = async (path: string, features: Features, options: ShardWriterOptions = {}): Promise<ShardWriter> => {
   const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
   if (!Number.isSafeInteger(batchRows) || batchRows < 1) throw new ConfigError('batch_rows', `must be a positive integer, got ${batchRows}`);
+  const schema = schemaWithMetadata(features, options.metadata);
+  const encoder = ipcStreamEncoder(schema);
+  const columns = columnsOf(schema);
   const file: AtomicFile = await openAtomic(path);
   const hash = createHash('sha256');
   let pending: Row[] = [];
@@ -99,13 +101,12 @@ export const createShardWriter = async (path: string, features: Features, option
     await file.handle.write(data);
   };
   const flush = async () => {
-    if (pending.length === 0 && schemaWritten) return;
-    const encoded = encodeBatch(recordBatchOf(features, pending));
     if (!schemaWritten) {
-      await put(encoded.schema);
+      await put(encoder.schema);
       schemaWritten = true;
     }
-    if (pending.length > 0) await put(encoded.batch);
+    if (pending.length === 0) return;
+    await put(encoder.batch(recordBatchOf(features, pending)));
     rows += pending.length;
     pending = [];
   };
@@ -121,10 +122,23 @@ export const createShardWriter = async (path: string, features: Features, option
         throw e;
       }
     },
+    async writeBatches(batches) {
+      try {
+        await flush();
+        for (const batch of batches) {
+          if (columnsOf(batch.schema) !== columns) throw new InvariantError(`${path}: a record batch with columns (${columnsOf(batch.schema)}), not the features' (${columns})`);
+          await put(encoder.batch(batch));
+          rows += batch.numRows;
+        }
+      } catch (e) {
+        await file.abort();
+        throw e;
+      }
+    },
     async close() {
       try {
         await flush();
-        await put(EOS);
+        await put(IPC_END_OF_STREAM);
         await file.commit();
       } catch (e) {
         await file.abort();
@@ -316,13 +330,22 @@ export const saveToDisk = async (
     }
     shards.push(await writer.close());
   }
-  const fingerprint = createHash('sha256')
-    .update(shards.map((s) => s.sha256).join(','))
-    .digest('hex')
-    .slice(0, 16);
+  const fingerprint = fingerprintOfShards(shards);
   await writeDatasetState(dir, { features, shardFiles: names, fingerprint, split: options.split ?? null, ...(options.info === undefined ? {} : { info: options.info }) });
   return { dir, shards, fingerprint };
 };
+
+/**
+ * The `state.json` fingerprint of a folder of these shards: derived from their contents (not from
+ * time or chance, as `datasets`' random fingerprints are), so the same rows give the same folder.
+ *
+ * @category constructors
+ */
+export const fingerprintOfShards = (shards: ReadonlyArray<Pick<ShardSummary, 'sha256'>>): string =>
+  createHash('sha256')
+    .update(shards.map((s) => s.sha256).join(','))
+    .digest('hex')
+    .slice(0, 16);
 
 /**
  * Writes `dataset_info.json` and `state.json` for shards already in `dir`, in `datasets`' layout

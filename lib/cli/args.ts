@@ -20,7 +20,12 @@ export const COMMANDS = {
   dump: {
     summary: "print every step's batch as one JSON line (the reference oracle's fields)",
     description:
-      "Prints one JSON object per step for this rank: epoch, example_indices, queries_text, passages_text, teacher_scores, no_in_batch_neg, q_ids, q_mask, p_ids, p_mask (and false_negative_mask with --false_negative_scope local or global; with --flavor research: messages in place of no_in_batch_neg, as the research oracle prints them). Without --steps, to the end of the current epoch.",
+      "Prints one JSON object per step for this rank: epoch, example_indices, queries_text, passages_text, teacher_scores, no_in_batch_neg, q_ids, q_mask, p_ids, p_mask (and false_negative_mask with --false_negative_scope local or global; with --flavor research: messages in place of no_in_batch_neg, as the research oracle prints them). Without --steps, to the end of the current epoch. With --format arrow (icl flavor): an Arrow IPC stream instead, one record batch per step with the same fields (ids and masks int32, texts only with --with_text) and the step's position and resume state, for python/llm_retriever_data.",
+  },
+  export: {
+    summary: 'write steps of this rank (or --all_ranks) to --out as a Hugging Face dataset, resumably',
+    description:
+      "Writes --steps N steps (or --epochs N whole epochs; default: to the end of the current epoch) of this rank (under torchrun: its own; --all_ranks: every rank of --world_size) to --out: a DatasetDict with one save_to_disk folder per rank (rank_<r>/: Arrow shards of --steps_per_shard rows, dataset_info.json, state.json), one row per step with dump's fields (ids and masks int32, teacher scores float32) and the step's position and resume state. Shards appear atomically and export-manifest.json keeps their SHA-256: after a crash, the same command keeps the intact shards and continues.",
   },
   plan: {
     summary: 'print the tasks, batch and group sizes, steps per epoch and every drop, from the index alone',
@@ -38,7 +43,7 @@ export const COMMANDS = {
 export type CommandName = keyof typeof COMMANDS;
 
 /** The commands that run the data pipeline: each takes every FlagEmbedding argument and the run options. */
-export const PIPELINE = ['dump', 'plan', 'stats'] as const satisfies ReadonlyArray<CommandName>;
+export const PIPELINE = ['dump', 'plan', 'stats', 'export'] as const satisfies ReadonlyArray<CommandName>;
 /** Every command. */
 const EVERY = Object.keys(COMMANDS) as ReadonlyArray<CommandName>;
 
@@ -145,9 +150,9 @@ export const ARGUMENTS = {
   tokenizer: { kind: 'path', value: 'DIR', commands: PIPELINE, help: 'a Hugging Face tokenizer folder (default: the shipped Mistral-7B tokenizer)' },
   world_size: { kind: 'int', commands: PIPELINE, help: 'number of ranks (default: $WORLD_SIZE, else 1)' },
   rank: { kind: 'int', commands: PIPELINE, help: "this process's rank (default: $RANK, else 0)" },
-  steps: { kind: 'int', commands: PIPELINE, help: 'dump: steps to print (default: to the end of the current epoch); stats: steps to read (default: the first epoch)' },
+  steps: { kind: 'int', commands: PIPELINE, help: 'dump: steps to print; export: steps to export (default for both: to the end of the current epoch); stats: steps to read (default: the first epoch)' },
   state_out: { kind: 'path', value: 'FILE', commands: PIPELINE, help: 'dump: write the resume state after the last printed step here (atomically)' },
-  resume_from: { kind: 'path', value: 'FILE', commands: PIPELINE, help: 'dump: continue from this resume state; the first line is the step after it' },
+  resume_from: { kind: 'path', value: 'FILE', commands: PIPELINE, help: 'dump, export: continue from this resume state; the first step is the one after it' },
   index_cache: { kind: 'path', value: 'DIR|none', commands: PIPELINE, flavors: ICL, help: "where task-file indexes are cached (default ~/.cache/llm-retriever-data; 'none': no cache)" },
   index_check: {
     kind: 'choice',
@@ -175,6 +180,18 @@ export const ARGUMENTS = {
   },
   token_budget: { kind: 'int', min: 1, commands: ['stats'], value: 'N', help: 'tokens per device: report the largest per-file batch_size whose padded queries and passages fit' },
   html: { kind: 'path', value: 'FILE', commands: ['stats'], help: 'also write the report as one self-contained HTML page (a histogram per task; no script, no network)' },
+  format: {
+    kind: 'choice',
+    choices: ['json', 'arrow'],
+    commands: ['dump'],
+    flavors: ICL,
+    help: "'json' (default): one JSON object per line; 'arrow': an Arrow IPC stream, one record batch per step (for python/llm_retriever_data)",
+  },
+  with_text: { kind: 'bool', commands: ['dump', 'export'], flavors: ICL, help: 'arrow and export: include queries_text and passages_text (JSON lines always have them)' },
+  out: { kind: 'path', value: 'DIR', commands: ['export'], help: 'the folder to write (required): a DatasetDict, one split rank_<r> per rank' },
+  epochs: { kind: 'int', min: 1, commands: ['export'], help: 'whole epochs to export, from the start (or resume) epoch on (instead of --steps)' },
+  steps_per_shard: { kind: 'int', min: 1, commands: ['export'], help: 'rows (steps) per shard file (default 1000)' },
+  all_ranks: { kind: 'bool', commands: ['export'], help: 'every rank of --world_size (default: this rank, from --rank or $RANK)' },
   report: { kind: 'path', value: 'FILE', commands: PIPELINE, help: 'write every report event (skips, drops, indexed files; file, line, cause) here, one JSON object per line' },
   progress: { kind: 'bool', negatable: true, commands: PIPELINE, help: 'show progress of long work on stderr (default: when stderr is a terminal)' },
   config: { kind: 'path', value: 'FILE', commands: EVERY, help: 'read options from a JSON or YAML file (same names as the flags); flags given here win' },

@@ -6,7 +6,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { take } from 'ix/asynciterable/operators';
+import { take, tap } from 'ix/asynciterable/operators';
 import { atomicWriteFile, openAtomic } from '../core/atomicFile.js';
 import { asFileError, ConfigError } from '../core/errors.js';
 import type { PaddedBatch, PaddedTensor, ResumeState, ResumeStateV1 } from '../core/model.js';
@@ -19,13 +19,16 @@ import { researchBatches, type ResearchOptions } from '../pipelines/research.js'
 import { researchPlanReport } from '../plan/researchPlanReport.js';
 import { toResearchDumpRecord } from '../sinks/researchDumpRecord.js';
 import { listTaskFiles } from '../sources/taskFiles.js';
-import { dataStats } from '../stats/dataStats.js';
-import { formatStats } from '../stats/formatStats.js';
-import { statsHtml } from '../stats/statsHtml.js';
 import { defaultTokenizerDir, loadTokenizer } from '../tokenizers/transformers.js';
 import { ARGUMENTS, type ArgumentName, type CommandName, type Flavor, type OptionSpec, type ParsedArguments } from './args.js';
 import type { Output } from './output.js';
 import { teeReport } from './report.js';
+
+// Loaded by the commands that use them: apache-arrow alone costs about 0.2 s of start-up, and the
+// stats modules 0.15 s, which every dump (the default, JSON) would pay otherwise.
+const arrowStream = () => import('../sinks/toArrowStream.js');
+const exporter = () => import('../sinks/exportSteps.js');
+const statsModules = () => Promise.all([import('../stats/dataStats.js'), import('../stats/formatStats.js'), import('../stats/statsHtml.js')]);
 
 /** The environment a command sees (torchrun's `RANK` and `WORLD_SIZE`). */
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -314,14 +317,25 @@ const dump: Runner = async (context) => {
   });
   let last: ResumeState | ResumeStateV1 | null = resumeFrom;
   let printed = 0;
+  const steps = (args.steps === undefined ? batches : batches.pipe(take(args.steps))).pipe(
+    tap(() => indexing.end()),
+    tap((batch) => void (last = batch.resume)),
+  );
   try {
     // A failed write (the reader went away) leaves the loop, which closes the pipeline (its return():
     // worker threads terminated, files closed).
-    for await (const batch of args.steps === undefined ? batches : batches.pipe(take(args.steps))) {
-      indexing.end();
-      await stdout.write(`${JSON.stringify(toDumpRecord(batch))}\n`);
-      last = batch.resume;
-      printed += 1;
+    if (args.format === 'arrow') {
+      const { toArrowStream } = await arrowStream();
+      const stream = steps.pipe(
+        tap(() => void (printed += 1)),
+        toArrowStream({ subBatchSize: options.subBatchSize ?? null, withText: args.with_text ?? false, falseNegativeMask: (options.falseNegativeScope ?? 'none') !== 'none' }),
+      );
+      for await (const bytes of stream) await stdout.write(bytes);
+    } else {
+      for await (const batch of steps) {
+        await stdout.write(`${JSON.stringify(toDumpRecord(batch))}\n`);
+        printed += 1;
+      }
     }
   } finally {
     indexing.end();
@@ -385,6 +399,7 @@ const stats: Runner = async ({ args, env, stdout, report, progress, notices }) =
   const tokenizer = await tokenizerFromArguments(args);
   const options = optionsFromArguments(args, tokenizer, env);
   const indexing = await indexingProgress(options.trainData, progress);
+  const [{ dataStats }, { formatStats }, { statsHtml }] = await statsModules();
   const result = await dataStats({
     ...options,
     progress: notices,
@@ -397,5 +412,56 @@ const stats: Runner = async ({ args, env, stdout, report, progress, notices }) =
   return `${plural(result.steps, 'step')} read, ${plural(result.tasks.length, 'task')}${args.html === undefined ? '' : `, ${args.html} written`}`;
 };
 
+const exportRun: Runner = async ({ args, env, stdout, report, progress, notices }) => {
+  if (args.state_out !== undefined) await checkWritable('state_out', args.state_out);
+  if (flavorOf(args) === 'research') {
+    throw new ConfigError('flavor', "export writes the icl flavor's steps (dump's fields); the research flavor's are not exported yet: use dump --flavor research");
+  }
+  if (args.out === undefined) throw new ConfigError('out', 'is required (the folder to write)');
+  if (args.steps !== undefined && args.epochs !== undefined) throw new ConfigError('epochs', 'give --steps or --epochs, not both');
+  const resumeFrom: ResumeState | ResumeStateV1 | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
+  const tokenizer = await tokenizerFromArguments(args);
+  const options = optionsFromArguments(args, tokenizer, env);
+  const worldSize = options.worldSize ?? 1;
+  let steps = args.steps;
+  if (steps === undefined) {
+    // Whole epochs from the epoch the run is in (default: its rest), counted by the plan (an epoch's steps never change).
+    const { stepsPerEpoch } = await planReport(options.trainData, options);
+    steps = ((resumeFrom?.epoch ?? 0) + (args.epochs ?? 1)) * stepsPerEpoch - (resumeFrom?.globalStep ?? 0);
+  }
+  const ranks = args.all_ranks === true ? Array.from({ length: worldSize }, (_, r) => r) : [options.rank ?? 0];
+  const task = progress?.start(`exporting to ${args.out}`, { total: steps * ranks.length, unit: 'steps' });
+  let done = 0;
+  try {
+    const { exportSteps } = await exporter();
+    const summary = await exportSteps({
+      out: args.out,
+      ranks,
+      worldSize,
+      steps,
+      ...(args.steps_per_shard === undefined ? {} : { stepsPerShard: args.steps_per_shard }),
+      resumeFrom,
+      subBatchSize: options.subBatchSize ?? null,
+      withText: args.with_text ?? false,
+      falseNegativeMask: (options.falseNegativeScope ?? 'none') !== 'none',
+      batches: (rank, from) => flagEmbeddingBatches({ ...options, progress: notices, report, rank, resumeFrom: from }),
+      onShard: (e) => task?.update((done += e.rows), `rank ${e.rank}, ${e.file} ${e.status}`),
+    });
+    task?.end();
+    if (args.state_out !== undefined) {
+      // The state after the last step is the same on every rank.
+      const last = summary.ranks[0]?.resume ?? resumeFrom;
+      if (last === null) throw new ConfigError('state_out', 'no step was exported, so there is no state to save (give --steps ≥ 1)');
+      await writeResumeState(args.state_out, last).catch((e: unknown) => Promise.reject(asFileError(args.state_out!, e, 'write')));
+    }
+    await stdout.write(`${JSON.stringify(summary)}\n`);
+    const written = summary.ranks.reduce((n, r) => n + r.written, 0);
+    const kept = summary.ranks.reduce((n, r) => n + r.kept, 0);
+    return `${plural(steps, 'step')} of ${plural(ranks.length, 'rank')} in ${args.out} (${plural(written, 'shard')} written${kept > 0 ? `, ${kept} kept from an earlier run` : ''})`;
+  } finally {
+    task?.end();
+  }
+};
+
 /** The runner of every command of args.ts's `COMMANDS` (the type requires one for each). */
-export const RUNNERS: { readonly [C in CommandName]: Runner } = { dump, plan, stats };
+export const RUNNERS: { readonly [C in CommandName]: Runner } = { dump, plan, stats, export: exportRun };

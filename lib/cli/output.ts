@@ -8,8 +8,8 @@ import type { Writable } from 'node:stream';
 
 /** A stream the command writes to, with backpressure and its error kept. */
 export interface Output {
-  /** Writes `text`; resolves when the stream can take more; rejects with the stream's error (then and for every later write). */
-  readonly write: (text: string) => Promise<void>;
+  /** Writes `text` (or bytes); resolves when the stream can take more; rejects with the stream's error (then and for every later write). */
+  readonly write: (text: string | Uint8Array) => Promise<void>;
   /** Writes without waiting (small diagnostics such as progress): a failure shows in the next `write` or `flush`. */
   readonly post: (text: string) => void;
   /** Resolves when everything written so far has been handed on; rejects with the stream's error. */
@@ -44,7 +44,7 @@ export const output = (stream: Writable & { readonly columns?: number; readonly 
     w?.reject(e);
   };
   stream.on('error', onError);
-  const write = (text: string): Promise<void> => {
+  const write = (text: string | Uint8Array): Promise<void> => {
     if (failure !== null) return Promise.reject(failure);
     if (stream.destroyed) return Promise.reject((failure = Object.assign(new Error('write after the stream was closed'), { code: 'ERR_STREAM_DESTROYED' })));
     if (stream.write(text)) return Promise.resolve();

@@ -78,7 +78,7 @@ describe('cli: bad arguments exit 2 with a one-line message', () => {
   }
 
   it('no command at all: exit 2, one line naming the commands', async () => {
-    assertUsageError(await runCli([]), /no command given \(commands: dump, plan, stats; see llm-retriever-data --help\)/);
+    assertUsageError(await runCli([]), new RegExp(`no command given \\(commands: ${Object.keys(COMMANDS).join(', ')}; see llm-retriever-data --help\\)`));
   });
 
   it('bad data is not a usage error: exit 1, located', async () => {

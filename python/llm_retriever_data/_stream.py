@@ -1,0 +1,158 @@
+"""Steps of an Arrow stream (or exported shard) as dicts of numpy arrays, without copying the tensors.
+
+The table is the one `dump --format arrow` writes (lib/sinks/stepTable.ts): one row per step, one
+column per field of dump's JSON with the same nesting. Columns are converted by their Arrow type,
+not by name, so that a column added later (a mask, a flag) comes through without a change here:
+
+- a list of lists of numbers (a padded matrix: every row has the same length) -> a 2-D array that
+  is a view of the Arrow buffer (no copy); a list of those (sub-batches) -> a list of 2-D arrays;
+- a list of numbers -> a 1-D array (a view, except booleans, which Arrow packs into bits);
+- a list of strings -> a list of str; a null -> None; a scalar -> its Python value;
+- the `resume` column (JSON text) -> a dict: the state to continue after this step.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, Optional
+
+import numpy as np
+import pyarrow as pa
+
+#: The versions of the table this reader knows (the schema metadata's "version").
+KNOWN_VERSIONS = (1,)
+METADATA_KEY = b"llm_retriever_data"
+
+
+class StreamFormatError(ValueError):
+    """The bytes are not a step table this reader understands (wrong version, a ragged matrix)."""
+
+
+def table_description(schema: pa.Schema) -> Dict[str, Any]:
+    """The schema's description (version, tensor layout, texts), checked to be a version this reader knows."""
+    raw = (schema.metadata or {}).get(METADATA_KEY)
+    if raw is None:
+        raise StreamFormatError("not an llm-retriever-data step table: its schema has no 'llm_retriever_data' metadata")
+    description = json.loads(raw)
+    if description.get("version") not in KNOWN_VERSIONS:
+        raise StreamFormatError(
+            f"step table version {description.get('version')!r} is not one this package reads ({KNOWN_VERSIONS}); "
+            "use the Python package from the same checkout as the command")
+    return description
+
+
+def _list_depth(type_: pa.DataType) -> "tuple[int, pa.DataType]":
+    depth = 0
+    while pa.types.is_list(type_) or pa.types.is_large_list(type_):
+        depth += 1
+        type_ = type_.value_type
+    return depth, type_
+
+
+def _is_number(type_: pa.DataType) -> bool:
+    return pa.types.is_integer(type_) or pa.types.is_floating(type_)
+
+
+def _vector(values: pa.Array) -> np.ndarray:
+    if pa.types.is_boolean(values.type):
+        return values.to_numpy(zero_copy_only=False)
+    return values.to_numpy(zero_copy_only=True)
+
+
+# Why by hand and not ListArray.flatten(): flatten goes through pyarrow.compute's Python wrapper,
+# which cost more than everything else here together (several per step); offsets and slices are
+# plain views.
+def _items(lists: pa.Array, i: int) -> pa.Array:
+    """The items of list ``i`` of a list array: a slice of its values, no copy."""
+    offsets = lists.offsets.to_numpy()
+    return lists.values.slice(int(offsets[i]), int(offsets[i + 1] - offsets[i]))
+
+
+def _matrix(rows: pa.Array) -> np.ndarray:
+    """A list array of equal-length rows as one 2-D array over the same memory."""
+    n = len(rows)
+    offsets = rows.offsets.to_numpy()
+    total = int(offsets[-1] - offsets[0]) if n else 0
+    width = total // n if n else 0
+    if n * width != total or (n > 1 and not (np.diff(offsets) == width).all()):
+        raise StreamFormatError("a tensor's rows have different lengths: it is not a padded matrix")
+    return _vector(rows.values.slice(int(offsets[0]), total)).reshape(n, width)
+
+
+def _converter(type_: pa.DataType) -> Callable[[pa.Array, int], Any]:
+    """How a column of this type becomes a Python value (see the module's docs), row by row."""
+    depth, leaf = _list_depth(type_)
+    if depth == 0:
+        return lambda column, i: column[i].as_py()
+    if not (_is_number(leaf) or pa.types.is_boolean(leaf)) or depth > 3:
+        return lambda column, i: column[i].as_py()
+    if depth == 1:
+        return lambda column, i: _vector(_items(column, i))
+    if depth == 2:
+        return lambda column, i: _matrix(_items(column, i))
+    return lambda column, i: [_matrix(_items(chunks, c)) for chunks in [_items(column, i)] for c in range(len(chunks))]
+
+
+class StepDecoder:
+    """Decodes the record batches of one schema into steps; the per-column work is planned once."""
+
+    def __init__(self, schema: pa.Schema):
+        self.names = schema.names
+        self.converters = [_converter(field.type) for field in schema]
+
+    def steps(self, batch: pa.RecordBatch) -> Iterator[Dict[str, Any]]:
+        columns = batch.columns
+        for i in range(batch.num_rows):
+            step: Dict[str, Any] = {}
+            for name, column, convert in zip(self.names, columns, self.converters):
+                step[name] = None if column.null_count and not column[i].is_valid else convert(column, i)
+            if isinstance(step.get("resume"), str):
+                step["resume"] = json.loads(step["resume"])
+            yield step
+
+
+def steps_of(batch: pa.RecordBatch) -> Iterator[Dict[str, Any]]:
+    """The steps of one record batch (one row each; the stream has one row per batch), as dicts."""
+    return StepDecoder(batch.schema).steps(batch)
+
+
+def read_steps(source: Any) -> Iterator[Dict[str, Any]]:
+    """Every step of an Arrow stream: a file path, a binary file object, or bytes.
+
+    Example::
+
+        for step in read_steps("steps.arrow"):   # written by `dump --format arrow > steps.arrow`
+            step["q_ids"].shape                  # (queries, padded length), int32, no copy
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = pa.BufferReader(source)
+    elif isinstance(source, str):
+        source = pa.memory_map(source)
+    reader = pa.ipc.open_stream(source)
+    table_description(reader.schema)
+    decoder = StepDecoder(reader.schema)
+    for batch in reader:
+        yield from decoder.steps(batch)
+
+
+def read_export(path: str, rank: Optional[int] = None) -> Iterator[Dict[str, Any]]:
+    """Every step of an exported rank (``llm-retriever-data export``), in order, memory-mapped.
+
+    ``path`` is a rank's folder (``out/rank_3``), or the export folder with ``rank``. The shards
+    are read in the order its ``state.json`` lists them, each memory-mapped: the arrays are views
+    of the mapped files (no copy, nothing read before it is used). ``datasets.load_from_disk(path)``
+    reads the same folder (as lists, or tensors with ``with_format("torch")``, at a copy each).
+
+    Example::
+
+        for step in read_export("steps", rank=0):
+            step["p_ids"].shape
+    """
+    folder = Path(path) if rank is None else Path(path) / f"rank_{rank}"
+    state_file = folder / "state.json"
+    if not state_file.is_file():
+        raise FileNotFoundError(f"{folder} is not a finished export (no state.json): run the export (again) to complete it")
+    with open(state_file) as f:
+        files = [entry["filename"] for entry in json.load(f)["_data_files"]]
+    for name in files:
+        yield from read_steps(str(folder / name))

@@ -1,0 +1,150 @@
+"""iter_batches and read_steps: dump's JSON field for field, without copies; failures raise; the data
+process ends with its reader."""
+import gc
+import json
+import os
+import signal
+import subprocess
+import time
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from conftest import CLI, ROOT, SMALL, TENSORS, assert_same_step, children_of, dump_json
+from llm_retriever_data import DataProcessError, StreamFormatError, iter_batches, read_steps, steps_of
+
+CASES = {
+    "rank 0 of 2": ["--world_size", "2", "--rank", "0", "--steps", "8"],
+    "rank 1 of 2, with texts": ["--world_size", "2", "--rank", "1", "--steps", "8", "--with_text"],
+    "sub-batches of 3": ["--world_size", "1", "--rank", "0", "--steps", "5", "--sub_batch_size", "3"],
+    "false-negative mask, global": ["--world_size", "2", "--rank", "1", "--steps", "6", "--false_negative_scope", "global"],
+}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_iter_batches_equals_dump_json_field_for_field(name):
+    extra = CASES[name]
+    with_text = "--with_text" in extra
+    steps = list(iter_batches([*SMALL, *extra], echo_stderr=False))
+    records = dump_json([*SMALL, *[a for a in extra if a != "--with_text"]])
+    assert len(steps) == len(records) > 0
+    assert any(r["teacher_scores"] is None for r in records) or name == "sub-batches of 3"
+    assert ("false_negative_mask" in records[0]) == ("--false_negative_scope" in extra)
+    for i, (step, record) in enumerate(zip(steps, records)):
+        assert_same_step(step, record, with_text)
+        assert step["global_step"] == i and step["resume"]["globalStep"] == i + 1
+
+
+def stream_bytes(args):
+    return subprocess.run([*CLI, "dump", *args, "--format", "arrow"], capture_output=True, check=True).stdout
+
+
+def test_pyarrow_reads_the_stream_alone_equal_to_dump_json():
+    args = [*SMALL, "--world_size", "2", "--rank", "1", "--steps", "6"]
+    table = pa.ipc.open_stream(stream_bytes([*args, "--with_text"])).read_all()
+    rows = table.to_pylist()
+    for row, record in zip(rows, dump_json(args), strict=True):
+        for key, want in record.items():
+            if key == "teacher_scores" and want is not None:
+                assert np.array_equal(np.float32(row[key]), np.float32(want))
+            else:
+                assert row[key] == want, key
+
+
+def test_tensors_are_views_of_the_arrow_buffers():
+    data = stream_bytes([*SMALL, "--steps", "3", "--sub_batch_size", "2"])
+    reader = pa.ipc.open_stream(data)
+    for batch in reader:
+        step = next(steps_of(batch))
+        for name in TENSORS:
+            buffers = [b for b in batch.column(name).buffers() if b is not None]
+            lo = min(b.address for b in buffers)
+            hi = max(b.address + b.size for b in buffers)
+            for matrix in step[name]:
+                assert matrix.dtype == np.int32 and not matrix.flags.owndata
+                assert lo <= matrix.ctypes.data and matrix.ctypes.data + matrix.nbytes <= hi, f"{name} was copied"
+
+
+def test_read_steps_reads_a_saved_stream(tmp_path):
+    args = [*SMALL, "--steps", "4"]
+    path = tmp_path / "steps.arrow"
+    path.write_bytes(stream_bytes(args))
+    for step, record in zip(read_steps(str(path)), dump_json(args), strict=True):
+        assert_same_step(step, record)
+
+
+def test_a_table_of_an_unknown_version_is_refused():
+    schema = pa.schema([("epoch", pa.int32())], metadata={"llm_retriever_data": json.dumps({"version": 99})})
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, schema):
+        pass
+    with pytest.raises(StreamFormatError, match="version 99"):
+        list(read_steps(sink.getvalue().to_pybytes()))
+
+
+def test_a_bad_path_raises_with_the_commands_stderr():
+    with pytest.raises(DataProcessError, match="no-such-folder") as failure:
+        list(iter_batches(["--train_data", str(ROOT / "examples/data/no-such-folder"), "--steps", "1"], echo_stderr=False))
+    assert failure.value.returncode == 2
+    assert "llm-retriever-data: error" in failure.value.stderr
+
+
+def test_bad_data_raises_with_file_and_line(tmp_path):
+    (tmp_path / "task.jsonl").write_text('{"query": "q", "pos": ["p"], "neg": ["n"]}\n{"query": 1}\n')
+    with pytest.raises(DataProcessError, match="task.jsonl") as failure:
+        list(iter_batches(["--train_data", str(tmp_path), "--query_instruction_for_retrieval", "x", "--steps", "1"], echo_stderr=False))
+    assert failure.value.returncode == 1
+
+
+def test_another_format_is_refused():
+    with pytest.raises(ValueError, match="--format"):
+        next(iter_batches([*SMALL, "--format", "json"]))
+
+
+def wait_until(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+LONG = [*SMALL, "--steps", "100000"]
+
+
+def test_break_ends_the_data_process():
+    assert children_of(os.getpid()) == []
+    for i, _ in enumerate(iter_batches(LONG, echo_stderr=False)):
+        assert len(children_of(os.getpid())) == 1
+        if i == 1:
+            break
+    assert wait_until(lambda: children_of(os.getpid()) == []), "the data process outlived the loop"
+
+
+def test_garbage_collection_ends_the_data_process():
+    steps = iter_batches(LONG, echo_stderr=False)
+    next(steps)
+    assert len(children_of(os.getpid())) == 1
+    del steps
+    gc.collect()
+    assert wait_until(lambda: children_of(os.getpid()) == []), "the data process outlived its reader"
+
+
+def test_a_data_process_killed_mid_stream_raises():
+    steps = iter_batches(LONG, echo_stderr=False)
+    next(steps)
+    [child] = children_of(os.getpid())
+    os.kill(child, signal.SIGKILL)
+    with pytest.raises(DataProcessError, match="killed by signal 9"):
+        for _ in steps:
+            pass
+
+
+def test_find_command_in_order():
+    from llm_retriever_data import find_command
+
+    assert find_command(["x", "y"]) == ["x", "y"]
+    assert find_command("npx llm-retriever-data") == ["npx", "llm-retriever-data"]
+    assert find_command()[1:] == [str(ROOT / "lib" / "cli" / "bin.mjs")], "the checkout this package lives in"
