@@ -7,7 +7,9 @@
 export type { Op } from './core/operator.js';
 export { operator } from './core/operator.js';
 export type * from './core/model.js';
-export { ConfigError, InvariantError, RecordError, TokenizerError, formatIssue, type Issue, type Location } from './core/errors.js';
+export { ConfigError, FileError, InvariantError, RecordError, TokenizerError, asFileError, formatIssue, type Issue, type Location } from './core/errors.js';
+export { MAX_IN_FLIGHT, MAX_PAD_MULTIPLE, MAX_PASSAGES_PER_STEP, MAX_WORKERS } from './core/limits.js';
+export { withLock, type LockHolder, type LockOptions, type LockWait } from './core/lockFile.js';
 export { collectReport, type ReportEvent, type ReportSink } from './core/report.js';
 export { noProgress, type ProgressSink, type ProgressTask, type ProgressUnit } from './core/progress.js';
 export { compilePythonFormat, type PythonFormat } from './core/pythonFormat.js';
@@ -62,13 +64,13 @@ export {
   type ShardWriter,
   type ShardWriterOptions,
 } from './arrow/saveToDisk.js';
-export { atomicWriteFile, openAtomic, type AtomicFile } from './arrow/atomicFile.js';
+export { atomicWriteFile, openAtomic, type AtomicFile, type AtomicFileOptions } from './core/atomicFile.js';
 export { IPC_END_OF_STREAM, ipcStreamEncoder, type IpcStreamEncoder } from './arrow/ipcMessages.js';
 
 export { fromJsonl } from './sources/jsonl.js';
 export { fromTaskFiles, listTaskFiles, type SourcedExample, type TaskFileRef, type TaskFilesOptions } from './sources/taskFiles.js';
 export { indexTaskFiles, type IndexTaskFilesOptions } from './sources/indexTaskFiles.js';
-export { defaultIndexCacheDir, indexTaskFile, loadTaskFileIndex, indexedStore, IndexedStore, type IndexColumns, type IndexOptions, type TaskFileIndex } from './sources/taskIndex.js';
+export { defaultIndexCacheDir, indexTaskFile, loadTaskFileIndex, indexedStore, IndexedStore, type FileIdentity, type IndexColumns, type IndexOptions, type TaskFileIndex } from './sources/taskIndex.js';
 export { recordSpans, type RecordSpan, type SpanProblem } from './sources/recordSpans.js';
 export { decodeExample, type Decoded, type DecodeExampleOptions } from './schema/record.js';
 
@@ -91,6 +93,9 @@ export { failOnIssues } from './stages/failOnIssues.js';
 export { collectIssues } from './stages/collectIssues.js';
 export { toTaskFiles } from './stages/toTaskFiles.js';
 export { groupByTask, type GroupByTaskOptions } from './stages/groupByTask.js';
+export { checkTasks, type CheckTasksOptions } from './stages/checkTasks.js';
+export { checkTask, checkStepSize, KNOWN_TYPES, leaderGroupSize, type TaskCheckOptions } from './plan/taskChecks.js';
+export { iclBudgets, type IclBudgets } from './plan/iclBudgets.js';
 export { epochShuffle, type EpochShuffleOptions } from './stages/epochShuffle.js';
 export { shardByRank, sliceForRank, type ShardOptions } from './stages/shardByRank.js';
 export { readRecords } from './stages/readRecords.js';

@@ -6,10 +6,12 @@
  *   npm run bench:streaming [-- --out DIR] [-- --records_per_file N]
  *
  * Measures: index build (cold, then from the cache), time to the first batch, peak RSS while
- * streaming, batches/s, and the time to resume at step 10,000 with a warm index.
+ * streaming (the library in one process; the command `dump` with its default settings, output to
+ * /dev/null), batches/s, the time to resume at step 10,000 with a warm index, and the cost of
+ * `--index_check content`.
  */
-import { execFileSync } from 'node:child_process';
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,6 +57,46 @@ const settings = async (): Promise<FlagEmbeddingOptions> => ({
 });
 
 const rssMB = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+/** The same settings as the command's arguments (text options with backslash-n, as a shell passes them). */
+const cliArguments = (steps: number): string[] => [
+  'dump',
+  '--train_data', ...folders(),
+  '--additional_special_tokens', '<instruct>', '<query>', '<response>',
+  '--seed', '42', '--per_device_train_batch_size', '16', '--world_size', '8', '--rank', '3',
+  '--train_group_size', '8', '--query_max_len', '2048', '--passage_max_len', '512', '--pad_to_multiple_of', '8',
+  '--query_instruction_format', '<instruct>{}\\n<query>{}', '--icl_suffix_str', '\\n<response>',
+  '--knowledge_distillation', 'true', '--example_query_max_len', '256', '--example_passage_max_len', '256',
+  '--index_cache', cacheDir, '--steps', String(steps), '--no_progress',
+];
+
+/**
+ * Runs the command (bin.mjs, as `npx llm-retriever-data` does) with `nodeFlags`, output to /dev/null;
+ * its peak RSS from /proc (Linux: VmHWM, read until it exits) and its wall time.
+ */
+const runCommand = (argv: ReadonlyArray<string>, nodeFlags: ReadonlyArray<string> = []): Promise<Record<string, unknown>> =>
+  new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(process.execPath, [...nodeFlags, fileURLToPath(new URL('../../lib/cli/bin.mjs', import.meta.url)), ...argv], { stdio: ['ignore', openSync('/dev/null', 'w'), 'pipe'] });
+    let peakKb = 0;
+    const status = `/proc/${child.pid}/status`;
+    const poll = setInterval(() => {
+      try {
+        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(status, 'utf8'));
+        if (m !== null) peakKb = Math.max(peakKb, Number(m[1]));
+      } catch {
+        // gone
+      }
+    }, 20);
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(poll);
+      if (code !== 0) reject(new Error(`exit ${code}: ${stderr}`));
+      else resolve({ seconds: seconds(t0), peak_rss_mb: existsSync('/proc') ? Math.round(peakKb / 1024) : null });
+    });
+  });
 const seconds = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e9;
 
 /** One measurement, in this process. */
@@ -140,6 +182,9 @@ if (process.argv.includes('--phase')) {
   // the process small (live memory is about 130 MB) for some speed.
   const capped = ['--max-old-space-size=160', '--max-semi-space-size=4'];
   console.log(JSON.stringify({ phase: `stream (warm index), ${capped.join(' ')}`, ...run('stream', capped) }));
+  console.log(JSON.stringify({ phase: `the command: dump --steps ${STREAM_STEPS} (warm index), default settings`, ...(await runCommand(cliArguments(STREAM_STEPS))) }));
+  console.log(JSON.stringify({ phase: 'the command: plan (warm index), --index_check content', ...(await runCommand(['plan', ...cliArguments(1).slice(1), '--index_check', 'content'])) }));
+  console.log(JSON.stringify({ phase: 'the command: plan (warm index), --index_check stat', ...(await runCommand(['plan', ...cliArguments(1).slice(1)])) }));
   console.log(JSON.stringify({ phase: 'make-state', ...run('make-state') }));
   for (let i = 0; i < 3; i++) console.log(JSON.stringify({ phase: `resume at step ${RESUME_STEP} (warm index), run ${i + 1}`, ...run('resume') }));
 }

@@ -154,6 +154,13 @@ export const ARGUMENTS = {
   state_out: { kind: 'path', value: 'FILE', commands: PIPELINE, help: 'dump: write the resume state after the last printed step here (atomically)' },
   resume_from: { kind: 'path', value: 'FILE', commands: PIPELINE, help: 'dump, export: continue from this resume state; the first step is the one after it' },
   index_cache: { kind: 'path', value: 'DIR|none', commands: PIPELINE, flavors: ICL, help: "where task-file indexes are cached (default ~/.cache/llm-retriever-data; 'none': no cache)" },
+  index_check: {
+    kind: 'choice',
+    choices: ['stat', 'content'],
+    commands: PIPELINE,
+    flavors: ICL,
+    help: "how a cached index is checked against its file: 'stat' (default: size, times, inode, first and last 64 KiB) or 'content' (also a SHA-256 of the whole file: one more read of it per run)",
+  },
   bad_records: { kind: 'choice', choices: ['fail', 'skip'], commands: PIPELINE, flavors: ICL, help: "'fail' (default): stop at the first bad record; 'skip': leave bad records out and report them" },
   prefetch: { kind: 'int', commands: PIPELINE, help: 'batches read ahead (default 2; output is the same for any value)' },
   concurrency: { kind: 'int', commands: PIPELINE, help: 'batches built at once in this thread (default 1; 4 pays with the native backend; output is the same)' },

@@ -4,10 +4,11 @@
  *
  * @module
  */
-import { rename, stat, writeFile } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { take, tap } from 'ix/asynciterable/operators';
-import { ConfigError } from '../core/errors.js';
+import { atomicWriteFile, openAtomic } from '../core/atomicFile.js';
+import { asFileError, ConfigError } from '../core/errors.js';
 import type { PaddedBatch, PaddedTensor, ResumeState, ResumeStateV1 } from '../core/model.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { ReportSink } from '../core/report.js';
@@ -43,6 +44,12 @@ export interface RunContext {
   readonly report: ReportSink;
   /** Where long work shows progress (stderr), or null when progress is off. */
   readonly progress: ProgressSink | null;
+  /**
+   * Where work that would otherwise look like a hang says what it waits for (a lock held by another
+   * process, the replay of a far resume): the progress sink when progress is on, else plain lines
+   * on stderr. Always there.
+   */
+  readonly notices: ProgressSink;
 }
 
 /**
@@ -131,6 +138,7 @@ export const optionsFromArguments = (args: ParsedArguments, tokenizer: FlagEmbed
     iclSuffixStr: args.icl_suffix_str ?? '\nResponse:',
     subBatchSize: args.sub_batch_size ?? null,
     ...(args.index_cache === undefined ? {} : { indexCacheDir: args.index_cache === 'none' ? null : args.index_cache }),
+    ...(args.index_check === undefined ? {} : { changeDetection: args.index_check }),
     ...(args.bad_records === undefined ? {} : { badRecords: args.bad_records }),
     ...(args.prefetch === undefined ? {} : { prefetch: args.prefetch }),
     ...(args.workers === undefined ? {} : { workers: args.workers }),
@@ -276,9 +284,25 @@ const indexingProgress = async (trainData: ReadonlyArray<string>, progress: Prog
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 
+/**
+ * Fails now, with an argument error, if `path` cannot be written at the end of the run (a folder,
+ * a missing or read-only folder): better than after every step was printed. Tries the way the file
+ * will be written: a temporary file created next to it, removed at once.
+ */
+const checkWritable = async (option: string, path: string): Promise<void> => {
+  const info = await stat(path).catch(() => null);
+  if (info?.isDirectory()) throw new ConfigError(option, `${path} is a folder; give the name of a file to write`);
+  const probe = await openAtomic(path).catch((e: NodeJS.ErrnoException) => {
+    const why = e.code === 'ENOENT' ? `its folder ${dirname(path)} does not exist` : e.code === 'EACCES' ? `its folder ${dirname(path)} is not writable` : e.message;
+    throw new ConfigError(option, `cannot write ${path}: ${why}`);
+  });
+  await probe.abort();
+};
+
 const dump: Runner = async (context) => {
+  if (context.args.state_out !== undefined) await checkWritable('state_out', context.args.state_out);
   if (flavorOf(context.args) === 'research') return researchDump(context);
-  const { args, env, stdout, report, progress } = context;
+  const { args, env, stdout, report, progress, notices } = context;
   const resumeFrom: ResumeState | ResumeStateV1 | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
   const tokenizer = await tokenizerFromArguments(args);
   const options = optionsFromArguments(args, tokenizer, env);
@@ -286,6 +310,7 @@ const dump: Runner = async (context) => {
   // Without --steps: to the end of the epoch the run is in.
   const batches = flagEmbeddingBatches({
     ...options,
+    progress: notices,
     report: teeReport(report, indexing.report),
     resumeFrom,
     ...(args.steps === undefined ? { epochs: (resumeFrom?.epoch ?? 0) + 1 } : {}),
@@ -317,7 +342,7 @@ const dump: Runner = async (context) => {
   }
   if (args.state_out !== undefined) {
     if (last === null) throw new ConfigError('state_out', 'no step was printed, so there is no state to save (give --steps ≥ 1)');
-    await writeResumeState(args.state_out, last);
+    await writeResumeState(args.state_out, last).catch((e: unknown) => Promise.reject(asFileError(args.state_out!, e, 'write')));
   }
   return `${plural(printed, 'step')} printed`;
 };
@@ -338,7 +363,7 @@ const researchDump: Runner = async ({ args, env, stdout, report }) => {
   }
   if (args.state_out !== undefined) {
     if (last === null) throw new ConfigError('state_out', 'no step was printed, so there is no state to save (give --steps ≥ 1)');
-    await writeResumeState(args.state_out, last);
+    await writeResumeState(args.state_out, last).catch((e: unknown) => Promise.reject(asFileError(args.state_out!, e, 'write')));
   }
   return options.saveToDisk && options.exitAfterSave ? `saved to ${options.saveDiskPath}, no steps (exit_after_save)` : `${plural(printed, 'step')} printed`;
 };
@@ -355,18 +380,19 @@ const plan: Runner = async (context) => {
   return iclPlan(context);
 };
 
-const iclPlan: Runner = async ({ args, env, stdout, report, progress }) => {
+const iclPlan: Runner = async ({ args, env, stdout, report, progress, notices }) => {
   // The plan needs no tokenizer: a placeholder that fails loudly if anything asks it for ids.
   const options = optionsFromArguments(args, undefined as unknown as FlagEmbeddingOptions['tokenizer'], env);
   const indexing = await indexingProgress(options.trainData, progress);
-  const result = await planReport(options.trainData, { ...options, report: teeReport(report, indexing.report) }).finally(indexing.end);
+  const result = await planReport(options.trainData, { ...options, progress: notices, report: teeReport(report, indexing.report) }).finally(indexing.end);
   // The plan's incomplete last batches, as dump reports them when it plans an epoch (the same every epoch).
   for (const task of result.tasks) if (task.droppedPerEpoch > 0) report.add({ kind: 'tailDropped', epoch: 0, task: task.name, records: task.droppedPerEpoch });
   await stdout.write(args.json === true ? `${JSON.stringify(result)}\n` : `${formatPlanReport(result)}\n`);
   return `${plural(result.tasks.length, 'task')}, ${plural(result.stepsPerEpoch, 'step')} per epoch`;
 };
 
-const stats: Runner = async ({ args, env, stdout, report, progress }) => {
+const stats: Runner = async ({ args, env, stdout, report, progress, notices }) => {
+  if (args.html !== undefined) await checkWritable('html', args.html);
   if (flavorOf(args) === 'research') {
     throw new ConfigError('flavor', "stats measures the icl flavor's stages; for the research flavor, plan --flavor research prints its tasks, batch and group sizes and steps");
   }
@@ -376,23 +402,18 @@ const stats: Runner = async ({ args, env, stdout, report, progress }) => {
   const [{ dataStats }, { formatStats }, { statsHtml }] = await statsModules();
   const result = await dataStats({
     ...options,
+    progress: notices,
     report: teeReport(report, indexing.report),
     ...(args.steps === undefined ? {} : { steps: args.steps }),
     ...(args.token_budget === undefined ? {} : { tokenBudget: args.token_budget }),
   }).finally(indexing.end);
-  if (args.html !== undefined) await writeFileAtomically(args.html, statsHtml(result));
+  if (args.html !== undefined) await atomicWriteFile(args.html, statsHtml(result)).catch((e: unknown) => Promise.reject(asFileError(args.html!, e, 'write')));
   await stdout.write(args.json === true ? `${JSON.stringify(result)}\n` : `${formatStats(result)}\n`);
   return `${plural(result.steps, 'step')} read, ${plural(result.tasks.length, 'task')}${args.html === undefined ? '' : `, ${args.html} written`}`;
 };
 
-/** Writes a file through a temporary one and a rename, so that a reader never sees half of it. */
-const writeFileAtomically = async (file: string, text: string): Promise<void> => {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
-};
-
-const exportRun: Runner = async ({ args, env, stdout, report, progress }) => {
+const exportRun: Runner = async ({ args, env, stdout, report, progress, notices }) => {
+  if (args.state_out !== undefined) await checkWritable('state_out', args.state_out);
   if (flavorOf(args) === 'research') {
     throw new ConfigError('flavor', "export writes the icl flavor's steps (dump's fields); the research flavor's are not exported yet: use dump --flavor research");
   }
@@ -423,7 +444,7 @@ const exportRun: Runner = async ({ args, env, stdout, report, progress }) => {
       subBatchSize: options.subBatchSize ?? null,
       withText: args.with_text ?? false,
       falseNegativeMask: (options.falseNegativeScope ?? 'none') !== 'none',
-      batches: (rank, from) => flagEmbeddingBatches({ ...options, report, rank, resumeFrom: from }),
+      batches: (rank, from) => flagEmbeddingBatches({ ...options, progress: notices, report, rank, resumeFrom: from }),
       onShard: (e) => task?.update((done += e.rows), `rank ${e.rank}, ${e.file} ${e.status}`),
     });
     task?.end();
@@ -431,7 +452,7 @@ const exportRun: Runner = async ({ args, env, stdout, report, progress }) => {
       // The state after the last step is the same on every rank.
       const last = summary.ranks[0]?.resume ?? resumeFrom;
       if (last === null) throw new ConfigError('state_out', 'no step was exported, so there is no state to save (give --steps ≥ 1)');
-      await writeResumeState(args.state_out, last);
+      await writeResumeState(args.state_out, last).catch((e: unknown) => Promise.reject(asFileError(args.state_out!, e, 'write')));
     }
     await stdout.write(`${JSON.stringify(summary)}\n`);
     const written = summary.ranks.reduce((n, r) => n + r.written, 0);

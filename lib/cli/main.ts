@@ -5,7 +5,7 @@
  * @module
  */
 import type { Writable } from 'node:stream';
-import { ConfigError, RecordError, TokenizerError } from '../core/errors.js';
+import { ConfigError, FileError, RecordError, TokenizerError } from '../core/errors.js';
 import { collectReport, type ReportSink } from '../core/report.js';
 import { ResumeError } from '../core/resume.js';
 import type { Environment } from './commands.js';
@@ -27,6 +27,7 @@ const describeFailure = (e: unknown): { code: 1 | 2; message: string } | null =>
   if (e instanceof RecordError) return { code: 1, message: `bad data:\n${e.message}` };
   if (e instanceof ResumeError) return { code: 1, message: `cannot resume: ${e.message}` };
   if (e instanceof ReportFileError) return { code: 1, message: e.message };
+  if (e instanceof FileError) return { code: 1, message: `file error: ${e.message}` };
   if (isSystemError(e)) return { code: 1, message: `file error: ${e.message}` };
   return null;
 };
@@ -63,6 +64,7 @@ export const main = async (
     reportFile = args.report === undefined ? null : await openReportFile(args.report);
     const sinks: ReportSink[] = [collected, ...(reportFile === null ? [] : [reportFile.sink])];
     const showProgress = args.progress ?? stderr.isTTY;
+    const progress = showProgress ? stderrProgress(stderr, { style: stderr.isTTY ? 'line' : 'lines' }) : null;
     // Loaded only to run a command: --help and --version do not wait for the pipeline and the tokenizers to load.
     const { RUNNERS } = await import('./commands.js');
     const done = await RUNNERS[line.command]({
@@ -70,7 +72,9 @@ export const main = async (
       env: io.env ?? {},
       stdout,
       report: teeReport(...sinks),
-      progress: showProgress ? stderrProgress(stderr, { style: stderr.isTTY ? 'line' : 'lines' }) : null,
+      progress,
+      // Waits and far resumes say what takes the time even without --progress: a line every 10 s.
+      notices: progress ?? stderrProgress(stderr, { style: 'lines', interval: 10_000 }),
     });
     await stdout.flush();
     const file = reportFile;

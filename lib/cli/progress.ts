@@ -48,11 +48,18 @@ export const stderrProgress = (err: Output, options: StderrProgressOptions): Pro
       let lastDrawn = -Infinity;
       let ended = false;
       const text = (final: boolean): string => {
+        const elapsed = now() - started;
         const amount =
           total !== undefined && total > 0
             ? `${Math.floor((100 * Math.min(done, total)) / total)}% (${formatAmount(done, unit)} of ${formatAmount(total, unit)})`
-            : formatAmount(done, unit);
-        return `${label}: ${final ? 'done, ' : ''}${amount}${note === undefined ? '' : `, ${note}`}, ${formatSeconds(now() - started)}`;
+            : unit === undefined
+              ? null // a wait: nothing to count, only the time
+              : formatAmount(done, unit);
+        // How long the rest will take at the pace so far (once there is a pace to go by).
+        const left =
+          !final && total !== undefined && total > 0 && done > 0 && done < total && elapsed >= 1000 ? `, about ${formatSeconds(((total - done) * elapsed) / done)} left` : '';
+        const parts = [...(final ? ['done'] : []), ...(amount === null ? [] : [amount]), ...(note === undefined ? [] : [note])];
+        return `${label}: ${parts.length === 0 ? '' : `${parts.join(', ')}, `}${formatSeconds(elapsed)}${left}`;
       };
       const draw = (final = false) => {
         lastDrawn = now();
@@ -69,6 +76,7 @@ export const stderrProgress = (err: Output, options: StderrProgressOptions): Pro
       tick.unref();
       const task: ProgressTask = {
         update: (n, what) => {
+          if (ended) return;
           done = n;
           note = what;
           if (now() - lastDrawn >= interval) draw();

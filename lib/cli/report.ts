@@ -22,8 +22,9 @@ const SKIP_REASONS: Readonly<Record<string, string>> = { 'not-json': 'not .json/
 
 /**
  * Everything skipped or dropped, counted, in one line: files skipped (by reason), files subsampled
- * (records left out), tasks dropped, incomplete last batches dropped, bad records skipped.
- * `fileIndexed` events are not drops and are not counted.
+ * (records left out), tasks dropped, incomplete last batches dropped, bad records skipped; then the
+ * warnings: unknown types, cache entries rebuilt, waits for (and locks taken over from) other
+ * processes. `fileIndexed` events are not drops and are not counted.
  *
  * @example
  * summarizeReport(report.events); // 'skipped or dropped: 1 file skipped (empty), 6 incomplete last batches (9 records)'
@@ -44,7 +45,38 @@ export const summarizeReport = (events: ReadonlyArray<ReportEvent>): string => {
   if (tails.length > 0) parts.push(`${count(tails.length, 'incomplete last batch', 'incomplete last batches')} (${count(sum(tails.map((e) => e.records)), 'record')})`);
   const bad = of('recordDropped');
   if (bad.length > 0) parts.push(`${count(bad.length, 'bad record')} skipped`);
-  return parts.length === 0 ? 'nothing skipped or dropped' : `skipped or dropped: ${parts.join(', ')}`;
+  const dropped = parts.length === 0 ? 'nothing skipped or dropped' : `skipped or dropped: ${parts.join(', ')}`;
+  const warnings = summarizeWarnings(events);
+  return warnings === null ? dropped : `${dropped}; ${warnings}`;
+};
+
+const more = (n: number) => (n > 1 ? ` and ${n - 1} more` : '');
+
+/**
+ * What the run warns about, in one clause (null when nothing): files of a type the reference does
+ * not know (trained as it trains them), cache entries rebuilt, waits for another process's index
+ * build (and locks taken over).
+ */
+const summarizeWarnings = (events: ReadonlyArray<ReportEvent>): string | null => {
+  const of = <K extends ReportEvent['kind']>(kind: K) => events.filter((e): e is Extract<ReportEvent, { kind: K }> => e.kind === kind);
+  const parts: string[] = [];
+  const types = of('unknownType');
+  if (types.length > 0) {
+    const [first] = types;
+    parts.push(
+      `${count(types.length, 'file')} of a type the reference does not know, trained as normal (${first!.file}:${first!.line} ${JSON.stringify(first!.type)}${more(types.length)}; known: ${first!.known.join(', ')})`,
+    );
+  }
+  const rejected = of('cacheEntryRejected');
+  if (rejected.length > 0) parts.push(`${count(rejected.length, 'cache entry', 'cache entries')} rebuilt (${rejected[0]!.file}: ${rejected[0]!.reason}${more(rejected.length)})`);
+  const waits = of('lockWaited');
+  if (waits.length > 0) {
+    const takenOver = waits.filter((w) => w.outcome === 'taken-over').length;
+    parts.push(
+      `${count(waits.length, 'wait')} for another process's index build (${sum(waits.map((w) => w.seconds)).toFixed(1)} s${takenOver > 0 ? `; ${count(takenOver, 'lock')} taken over from a process gone or silent` : ''})`,
+    );
+  }
+  return parts.length === 0 ? null : `warnings: ${parts.join(', ')}`;
 };
 
 /**

@@ -89,6 +89,44 @@ export class TokenizerError extends Error {
 }
 
 /**
+ * A file or folder that cannot be used as it is: unreadable, of the wrong kind, changed under a
+ * run, or (a cache folder) not private to this user. `path` names it; the message says what is
+ * wrong and what to do.
+ *
+ * @example
+ * try { ... } catch (e) { if (e instanceof FileError) console.error(e.path); }
+ *
+ * @category errors
+ */
+export class FileError extends Error {
+  readonly _tag = 'FileError' as const;
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(`${path}: ${message}`);
+    this.name = 'FileError';
+  }
+}
+
+/**
+ * A system error (`ENOENT`, `EACCES`, `EIO`, `ENOSPC`…) as a {@link FileError} naming `path`, which
+ * Node's read and write errors do not; anything else is returned as it is.
+ *
+ * @example
+ * await handle.read(buffer).catch((e) => Promise.reject(asFileError(file, e)));
+ *
+ * @category errors
+ */
+export const asFileError = (path: string, e: unknown, doing: 'read' | 'write' = 'read'): unknown => {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  if (!(e instanceof Error) || typeof code !== 'string' || typeof (e as NodeJS.ErrnoException).syscall !== 'string') return e;
+  // "EACCES: permission denied, open '/x'" → "permission denied": the path is said once, first.
+  const what = e.message.replace(/^[A-Z0-9]+: /, '').replace(/, \w+( '.*')?$/s, '');
+  return new FileError(path, `cannot ${doing} it (${code}: ${what})`);
+};
+
+/**
  * A broken internal promise (a bug, or inputs that violate a documented precondition).
  *
  * @category errors

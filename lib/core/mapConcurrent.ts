@@ -4,6 +4,7 @@
  * @module
  */
 import { ConfigError } from './errors.js';
+import { MAX_IN_FLIGHT } from './limits.js';
 import { operator, type Op } from './operator.js';
 
 /**
@@ -34,6 +35,7 @@ export type Step<A, B> = (item: A) => B | Promise<B>;
  */
 export const mapConcurrent = <A, B>(concurrency: number, makeStep: () => Step<A, B>): Op<A, B> => {
   if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new ConfigError('concurrency', `must be a positive integer, got ${concurrency}`);
+  if (concurrency > MAX_IN_FLIGHT) throw new ConfigError('concurrency', `is ${concurrency}, more than the ${MAX_IN_FLIGHT} batches this library builds at once (each holds its texts and tensors; 4 already keep a native tokenizer busy)`);
   return operator(async function* (source, signal) {
     const step = makeStep();
     if (concurrency === 1) {

@@ -119,6 +119,12 @@ export interface FileSummary {
   readonly type: string | undefined;
   readonly scored: boolean;
   readonly anyBatchSize: boolean;
+  /** The line of the first record without a `prompt`, or null when every record has one. */
+  readonly firstWithoutPrompt: number | null;
+  /** The line of the first record whose `neg` is empty, or null. */
+  readonly firstWithoutNegatives: number | null;
+  /** The largest `train_group_size` a record sets (0 when none sets one). */
+  readonly maxTrainGroupSize: number;
 }
 
 /**
@@ -182,6 +188,26 @@ export interface Task {
   readonly store: RecordStore;
   /** Identifies the task's data (its files' fingerprints). */
   readonly fingerprint: string;
+  /**
+   * What the checks before the first batch need of the task's records, from its files' summaries
+   * (`checkTasks`). Absent on tasks built by hand: those checks then read the records' metadata,
+   * and prompts are checked only when a batch is formatted.
+   */
+  readonly traits?: TaskTraits;
+}
+
+/**
+ * A few facts about a task's records, gathered while its files were indexed.
+ *
+ * @category models
+ */
+export interface TaskTraits {
+  /** The first record without a `prompt` (file and line), or null. */
+  readonly withoutPrompt: { readonly file: string; readonly line: number } | null;
+  /** Whether some record has an empty `neg`. */
+  readonly anyWithoutNegatives: boolean;
+  /** The largest `train_group_size` a record sets (0 when none sets one). */
+  readonly largestTrainGroupSize: number;
 }
 
 /**

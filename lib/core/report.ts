@@ -19,6 +19,13 @@ import type { Issue } from './errors.js';
  * - `tailDropped`: the incomplete last batch of a task in an epoch.
  * - `recordDropped`: a bad record that `collectIssues` (or an index with `badRecords: 'skip'`) left out.
  * - `fileIndexed`: a task file's index was built (one pass over the file) or read from the cache.
+ * - `unknownType`: a warning: a file's records have a `type` the reference does not know; it trains
+ *   them as `normal` (and a type containing "symmetric" halves the batch size), and so does this
+ *   library. `known` lists the types it knows.
+ * - `cacheEntryRejected`: a warning: a cached index (or a `.gz` file's decompressed copy) failed its
+ *   checks (checksum, size, owner, …) and was rebuilt; `reason` says which.
+ * - `lockWaited`: another process held the lock of a file's index (it was building it) and this run
+ *   waited for it, or took the lock over because its holder was gone (`reason`).
  * - `saveSkipped`: research flavor, `save_to_disk` into a folder that already has the module's `.log`
  *   (the module prints "already exists" and does not write).
  *
@@ -40,6 +47,17 @@ export type ReportEvent =
   | { readonly kind: 'tailDropped'; readonly epoch: number; readonly task: string; readonly records: number }
   | { readonly kind: 'recordDropped'; readonly issues: ReadonlyArray<Issue> }
   | { readonly kind: 'fileIndexed'; readonly file: string; readonly records: number; readonly cached: boolean }
+  | { readonly kind: 'unknownType'; readonly file: string; readonly line: number; readonly type: string; readonly known: ReadonlyArray<string> }
+  | { readonly kind: 'cacheEntryRejected'; readonly file: string; readonly cacheFile: string; readonly reason: string }
+  | {
+      readonly kind: 'lockWaited';
+      readonly file: string;
+      readonly lock: string;
+      readonly holder: { readonly pid: number; readonly host: string } | null;
+      readonly seconds: number;
+      readonly outcome: 'released' | 'taken-over';
+      readonly reason?: string;
+    }
   | { readonly kind: 'saveSkipped'; readonly dir: string; readonly reason: 'log-exists' };
 
 /**

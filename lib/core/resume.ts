@@ -5,7 +5,8 @@
  * @module
  */
 import { createHash } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { atomicWriteFile } from './atomicFile.js';
 import type { ResumePlan, ResumeState, ResumeStateV1, Task } from './model.js';
 
 /**
@@ -233,13 +234,10 @@ export const readResumeState = async (file: string): Promise<ResumeState | Resum
 };
 
 /**
- * Writes a resume state file atomically (a temporary file, then a rename), so a crash never leaves
- * half a state behind.
+ * Writes a resume state file atomically (a random, exclusively created temporary file, flushed,
+ * then renamed over `file`), so that a crash, even `kill -9`, never leaves half a state behind:
+ * `file` holds the old state or the new one.
  *
  * @category sinks
  */
-export const writeResumeState = async (file: string, state: ResumeState | ResumeStateV1): Promise<void> => {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`);
-  await rename(tmp, file);
-};
+export const writeResumeState = (file: string, state: ResumeState | ResumeStateV1): Promise<void> => atomicWriteFile(file, `${JSON.stringify(state, null, 2)}\n`);

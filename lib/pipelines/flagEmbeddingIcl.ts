@@ -14,6 +14,7 @@ import { mapConcurrent } from '../core/mapConcurrent.js';
 import type { AugmentIclOptions } from '../stages/augmentIcl.js';
 import { workerBatches } from '../workers/workerBatches.js';
 import { batchBuilder } from './batchBuilder.js';
+import { checkTasks } from '../stages/checkTasks.js';
 import { researchBatches, type ResearchOptions } from './research.js';
 import { epochShuffle, type EpochShuffleOptions } from '../stages/epochShuffle.js';
 import type { FormatPromptOptions } from '../stages/formatPrompt.js';
@@ -127,6 +128,7 @@ export const flagEmbeddingStages = (options: FlagEmbeddingOptions): Op<TaskFile,
     tokenizer: options.tokenizer.fingerprint,
   };
   const toTasks = groupByTask(options);
+  const checked = checkTasks(options);
   const toGlobalBatches = epochShuffle({ ...options, fingerprint });
   const toSlices = shardByRank(options);
   const read = readRecords();
@@ -140,7 +142,7 @@ export const flagEmbeddingStages = (options: FlagEmbeddingOptions): Op<TaskFile,
   const tensorsAhead = prefetch<PaddedBatch>(options.prefetch ?? 2);
   return (files) =>
     from(files)
-      .pipe(toTasks, toGlobalBatches, toSlices, read, readAhead)
+      .pipe(toTasks, checked, toGlobalBatches, toSlices, read, readAhead)
       .pipe(toSampled, toTensors, tensorsAhead);
 };
 

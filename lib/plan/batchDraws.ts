@@ -186,9 +186,22 @@ export const drawSliceKeyed = (
  */
 export const applyChunkOrder = (text: string, order: ReadonlyArray<number> | null): string => {
   if (order === null) return text;
-  const points = [...text];
-  const chunk = Math.floor(points.length / 3) + 1;
-  return order.map((c) => points.slice(c * chunk, (c + 1) * chunk).join('')).join(' ');
+  // Where each chunk starts, in UTF-16 units (not an array of every code point: a long positive
+  // would cost tens of bytes per character).
+  const chunk = Math.floor(codePointLength(text) / 3) + 1;
+  const starts = [0];
+  let points = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) i++;
+    }
+    points++;
+    if (points % chunk === 0 && i + 1 < text.length) starts.push(i + 1);
+  }
+  starts.push(text.length);
+  return order.map((c) => text.slice(starts[c] ?? text.length, starts[c + 1] ?? text.length)).join(' ');
 };
 
 /** Python's `len(text)`: code points, not UTF-16 units. */

@@ -79,6 +79,18 @@ const validateTasks = (tasks: ReadonlyArray<PlanTask>): void => {
   });
 };
 
+/**
+ * The error of a corpus in which no task fills one global batch: an epoch would have no steps (the
+ * reference would train on nothing).
+ *
+ * @category plan
+ */
+export const noStepsError = (tasks: ReadonlyArray<{ readonly name: string; readonly size: number; readonly globalBatchSize: number }>): ConfigError =>
+  new ConfigError(
+    'per_device_train_batch_size',
+    `no task fills one global batch (batch size × world size), so an epoch has no steps: ${tasks.map((t) => `${t.name}: ${t.size} records, global batch ${t.globalBatchSize}`).join('; ')}`,
+  );
+
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
 /**

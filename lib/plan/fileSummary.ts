@@ -48,8 +48,21 @@ const clusteringIssue = (record: Located<Example>): Issue | undefined =>
     ? at(record, 'category', 'is missing; symmetric_clustering records use their category as the in-context example answer')
     : undefined;
 
+/** What the checks keep of a file's first record (not its texts: a first record of 50 MB would stay in memory). */
+interface FirstRecord {
+  readonly file: string;
+  readonly line: number;
+  readonly value: Pick<Example, 'type'> & { readonly posScores?: unknown };
+}
+
+const firstOf = (record: Located<Example>): FirstRecord => ({
+  file: record.file,
+  line: record.line,
+  value: { type: record.value.type, ...(record.value.posScores === undefined ? {} : { posScores: true }) },
+});
+
 /** What makes `record` unfit to share a task with `first`. */
-const issueAgainst = (first: Located<Example>, record: Located<Example>): Issue | undefined => {
+const issueAgainst = (first: FirstRecord, record: Located<Example>): Issue | undefined => {
   if (record.value.type !== first.value.type) {
     return at(
       record,
@@ -77,7 +90,9 @@ const issueAgainst = (first: Located<Example>, record: Located<Example>): Issue 
  * **Details**: the reference asserts one type per batch and fails on partial teacher scores, and
  * batches come from one task, so every record of a file must share the first record's `type` and
  * have teacher scores if and only if the first has; `symmetric_clustering` records need a
- * `category` (their examples answer with it).
+ * `category` (their examples answer with it). It also notes what later checks need without reading
+ * the records again: the first record without a prompt, the first with no negatives, the largest
+ * `train_group_size`.
  *
  * @example
  * const acc = fileSummary();
@@ -87,10 +102,13 @@ const issueAgainst = (first: Located<Example>, record: Located<Example>): Issue 
  * @category plan
  */
 export const fileSummary = () => {
-  let first: Located<Example> | undefined;
+  let first: FirstRecord | undefined;
   let records = 0;
   let columns = NO_COLUMNS;
   let anyBatchSize = false;
+  let firstWithoutPrompt: number | null = null;
+  let firstWithoutNegatives: number | null = null;
+  let maxTrainGroupSize = 0;
   return {
     add(record: Located<Example>): Issue | undefined {
       // A record with an issue is not counted: a caller that skips it must get the summary of the rest.
@@ -99,11 +117,23 @@ export const fileSummary = () => {
       records += 1;
       columns = unionColumns(columns, columnsOfExample(record.value));
       anyBatchSize ||= record.value.batchSize !== undefined;
-      first ??= record;
+      if (record.value.prompt === undefined) firstWithoutPrompt ??= record.line;
+      if (record.value.neg.length === 0) firstWithoutNegatives ??= record.line;
+      maxTrainGroupSize = Math.max(maxTrainGroupSize, record.value.trainGroupSize ?? 0);
+      first ??= firstOf(record);
       return undefined;
     },
     summary(): FileSummary {
-      return { records, columns, type: first?.value.type, scored: first?.value.posScores !== undefined, anyBatchSize };
+      return {
+        records,
+        columns,
+        type: first?.value.type,
+        scored: first?.value.posScores !== undefined,
+        anyBatchSize,
+        firstWithoutPrompt,
+        firstWithoutNegatives,
+        maxTrainGroupSize,
+      };
     },
   };
 };

@@ -7,7 +7,9 @@
 import { toArray } from 'ix/asynciterable';
 import type { Task } from '../core/model.js';
 import { collectReport, type ReportEvent } from '../core/report.js';
+import { noStepsError } from './epochPlan.js';
 import { indexTaskFiles, type IndexTaskFilesOptions } from '../sources/indexTaskFiles.js';
+import { checkTasks, type CheckTasksOptions } from '../stages/checkTasks.js';
 import { groupByTask, type GroupByTaskOptions } from '../stages/groupByTask.js';
 import { validateSampleGroupOptions } from '../stages/sampleGroup.js';
 
@@ -69,7 +71,7 @@ export interface PlanReport {
  *
  * @category models
  */
-export interface PlanReportOptions extends GroupByTaskOptions, IndexTaskFilesOptions {
+export interface PlanReportOptions extends GroupByTaskOptions, IndexTaskFilesOptions, Omit<CheckTasksOptions, 'tokenizer' | 'perDeviceTrainBatchSize'> {
   readonly worldSize?: number;
   readonly trainGroupSize?: number;
 }
@@ -110,7 +112,7 @@ export const planReport = async (trainData: ReadonlyArray<string>, options: Plan
     report.add(e);
     options.report?.add(e);
   };
-  const tasks = await toArray(indexTaskFiles(trainData, { ...options, report: { add: forward } }).pipe(groupByTask({ ...options, report: { add: forward } })));
+  const tasks = await toArray(indexTaskFiles(trainData, { ...options, report: { add: forward } }).pipe(groupByTask({ ...options, report: { add: forward } }), checkTasks(options)));
   const planned = tasks.map((task): PlannedTask => {
     const globalBatchSize = task.batchSize * worldSize;
     const batchesPerEpoch = Math.floor(task.store.size / globalBatchSize);
@@ -128,6 +130,8 @@ export const planReport = async (trainData: ReadonlyArray<string>, options: Plan
       noInBatchNeg: task.noInBatchNeg,
     };
   });
+  // dump fails here, before its first batch: so does plan.
+  if (planned.every((t) => t.batchesPerEpoch === 0)) throw noStepsError(planned.map((t) => ({ name: t.name, size: t.records, globalBatchSize: t.globalBatchSize })));
   const events = report.events;
   const dropped = (reason: 'small_threshold' | 'drop_threshold') =>
     events.flatMap((e) => (e.kind === 'taskDropped' && e.reason === reason ? [{ files: e.files, records: e.records }] : []));

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConfigError, RecordError } from '../core/errors.js';
-import type { RecordStore, Task, TaskFile } from '../core/model.js';
+import type { RecordStore, Task, TaskFile, TaskTraits } from '../core/model.js';
 import type { ReportEvent } from '../core/report.js';
 import { concatStores, selectStore } from '../core/store.js';
 import { NO_COLUMNS, unionColumns } from './fileSummary.js';
@@ -123,6 +123,15 @@ const checkMergeable = (files: ReadonlyArray<LoadedFile>, entry: string): void =
   }
 };
 
+const traitsOf = (files: ReadonlyArray<TaskFile>): TaskTraits => {
+  const withoutPrompt = files.find((f) => f.summary.firstWithoutPrompt !== null);
+  return {
+    withoutPrompt: withoutPrompt === undefined ? null : { file: withoutPrompt.file, line: withoutPrompt.summary.firstWithoutPrompt! },
+    anyWithoutNegatives: files.some((f) => f.summary.firstWithoutNegatives !== null),
+    largestTrainGroupSize: Math.max(0, ...files.map((f) => f.summary.maxTrainGroupSize)),
+  };
+};
+
 const hashOf = (parts: ReadonlyArray<string>): string => createHash('sha256').update(parts.join('\u0000')).digest('hex');
 
 /** The reference reads the flag from the path text: a folder's name, or a file's name before its extension. */
@@ -221,6 +230,7 @@ export const buildTaskList = (files: ReadonlyArray<TaskFile>, rawOptions: TaskLi
       columns,
       store: t.store,
       fingerprint: hashOf(t.files.map((f) => f.fingerprint)),
+      traits: traitsOf(t.files),
     };
     offset += t.store.size;
     return task;

@@ -10,6 +10,7 @@ import { pipe } from 'fp-ts/lib/function.js';
 import * as RA from 'fp-ts/lib/ReadonlyArray.js';
 import * as RNEA from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import type { Issue } from '../core/errors.js';
+import { loneSurrogateAt, MAX_PASSAGES_PER_STEP } from '../core/limits.js';
 import type { Example, Provenance } from '../core/model.js';
 
 /**
@@ -46,8 +47,9 @@ const describe = (u: unknown): string =>
  *
  * **Details**: required: `query` (string), `pos` (non-empty list of strings), `neg` (list of strings).
  * Optional: `prompt`, `type`, `category` (strings), `train_group_size`, `batch_size` (positive
- * integers), and with knowledge distillation `pos_scores` / `neg_scores` (lists of numbers exactly as
+ * integers up to `MAX_PASSAGES_PER_STEP`), and with knowledge distillation `pos_scores` / `neg_scores` (lists of numbers exactly as
  * long as `pos` / `neg`, both or neither). Unknown keys are ignored, as the reference ignores them.
+ * Every string must be Unicode text (no lone surrogate escape).
  *
  * @example
  * decodeExample({ query: 'q', pos: ['p'], neg: [] }, { file: 'a.jsonl', line: 1, record: 0 });
@@ -70,9 +72,22 @@ export const decodeExample = (
   const record = u as Readonly<Record<string, unknown>>;
   const present = (key: string): boolean => record[key] !== undefined && record[key] !== null;
 
+  /** A string must be Unicode text: JSON can spell a lone surrogate (`"\ud800"`), which is not. */
+  const text = (fieldName: string, s: string): Decoded<string> => {
+    const at = loneSurrogateAt(s);
+    return at < 0
+      ? E.right(s)
+      : E.left(
+          issue(
+            fieldName,
+            `has a lone surrogate (\\u${s.charCodeAt(at).toString(16)} at character ${at}), which is not Unicode text: it has no UTF-8 form, and the reference's tokenizer fails on it ("surrogates not allowed")`,
+          ),
+        );
+  };
+
   const string = (key: string): Decoded<string> =>
     typeof record[key] === 'string'
-      ? E.right(record[key] as string)
+      ? text(key, record[key] as string)
       : E.left(issue(key, present(key) ? `expected a string, got ${describe(record[key])}` : 'required field is missing'));
 
   const optionalString = (key: string): Decoded<string | undefined> =>
@@ -84,15 +99,24 @@ export const decodeExample = (
       return E.left(issue(key, present(key) ? `expected a list of strings, got ${describe(value)}` : 'required field is missing'));
     }
     const bad = value.findIndex((x) => typeof x !== 'string');
-    return bad < 0 ? E.right(value as string[]) : E.left(issue(`${key}.${bad}`, `expected a string, got ${describe(value[bad])}`));
+    if (bad >= 0) return E.left(issue(`${key}.${bad}`, `expected a string, got ${describe(value[bad])}`));
+    for (const [i, x] of (value as string[]).entries()) {
+      const checked = text(`${key}.${i}`, x);
+      if (E.isLeft(checked)) return checked;
+    }
+    return E.right(value as string[]);
   };
 
   const positiveInteger = (key: string): Decoded<number | undefined> => {
     if (!present(key)) return E.right(undefined);
     const value = record[key];
-    return typeof value === 'number' && Number.isSafeInteger(value) && value > 0
-      ? E.right(value)
-      : E.left(issue(key, `expected a positive integer, got ${describe(value)}`));
+    if (!(typeof value === 'number' && Number.isInteger(value) && value > 0)) return E.left(issue(key, `expected a positive integer, got ${describe(value)}`));
+    if (value > MAX_PASSAGES_PER_STEP) {
+      return E.left(
+        issue(key, `is ${value}, out of range: at most ${MAX_PASSAGES_PER_STEP} (2^18), the passages a rank may build per step (batch size × group size)`),
+      );
+    }
+    return E.right(value);
   };
 
   const scores = (key: string, length: number | undefined): Decoded<ReadonlyArray<number> | undefined> => {

@@ -69,7 +69,9 @@ export async function* recordSpans(chunks: AsyncIterable<Buffer | string>): Asyn
 
   const take = (end: number): RecordSpan => {
     // Trailing blanks (a \r, spaces) are left out of a line's record.
-    const span = { start, end, line: startLine, record: record++, bytes: Buffer.concat(pieces).subarray(0, end - start) };
+    // One piece (a record within one chunk): a view of the chunk, not a copy.
+    const bytes = pieces.length === 1 ? pieces[0]!.subarray(0, end - start) : Buffer.concat(pieces).subarray(0, end - start);
+    const span = { start, end, line: startLine, record: record++, bytes };
     pieces = [];
     start = -1;
     return span;

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import { defer, type AsyncIterableX } from 'ix/asynciterable';
-import { ConfigError, type Issue } from '../core/errors.js';
+import { asFileError, ConfigError, type Issue } from '../core/errors.js';
 import type { Example, Located, TaskFileOrigin } from '../core/model.js';
 import type { ReportSink } from '../core/report.js';
 import { decodeExample } from '../schema/record.js';
-import { fromJsonl } from './jsonl.js';
+import { fromJsonl, kindOf } from './jsonl.js';
 
 /**
  * A task file and how `train_data` named it.
@@ -63,7 +63,9 @@ const isRegularFile = (path: string): Promise<boolean> =>
  * Everything passed over is reported as `fileSkipped`.
  *
  * **Gotchas**: a missing entry is a {@link ConfigError} (the reference raises `FileNotFoundError`
- * when parsing its arguments).
+ * when parsing its arguments), and so is a `.json`/`.jsonl` entry that is not a regular file (a
+ * FIFO, a device: reading one would wait forever or never end). Folder entries that are not
+ * regular files are skipped and reported.
  *
  * @example
  * await listTaskFiles(['examples/data/retrieval', 'examples/data/sts/sentences.jsonl']);
@@ -76,15 +78,18 @@ export const listTaskFiles = async (
 ): Promise<ReadonlyArray<TaskFileRef>> => {
   const refs: TaskFileRef[] = [];
   for (const [entryIndex, entry] of trainData.entries()) {
-    const info = await stat(entry).catch(() => {
-      throw new ConfigError('train_data', `cannot find file: ${entry}, please set a true path`);
+    const info = await stat(entry).catch((e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT' || e.code === 'ENOTDIR') throw new ConfigError('train_data', `cannot find file: ${entry}, please set a true path`);
+      throw asFileError(entry, e);
     });
     if (!info.isDirectory()) {
-      if (isTaskFileName(entry)) refs.push({ file: entry, origin: { entry, entryIndex, inFolder: false } });
-      else report?.add({ kind: 'fileSkipped', file: entry, reason: 'not-json' });
+      if (!isTaskFileName(entry)) report?.add({ kind: 'fileSkipped', file: entry, reason: 'not-json' });
+      else if (!info.isFile()) {
+        throw new ConfigError('train_data', `${entry} is ${kindOf(info)}, not a regular file: a task file is read twice (to index it, then record by record)`);
+      } else refs.push({ file: entry, origin: { entry, entryIndex, inFolder: false } });
       continue;
     }
-    const names = (await readdir(entry, { withFileTypes: true })).sort((a, b) => byCodePoint(a.name, b.name));
+    const names = (await readdir(entry, { withFileTypes: true }).catch((e: unknown) => Promise.reject(asFileError(entry, e)))).sort((a, b) => byCodePoint(a.name, b.name));
     for (const dirent of names) {
       const file = join(entry, dirent.name);
       if (!isTaskFileName(dirent.name)) report?.add({ kind: 'fileSkipped', file, reason: 'not-json' });

@@ -4,6 +4,7 @@ import type { IclDraw, PromptedBatch, TextBatch } from '../core/model.js';
 import { mapConcurrent, type Step } from '../core/mapConcurrent.js';
 import type { Op } from '../core/operator.js';
 import type { TokenizerPort } from '../tokenizers/port.js';
+import { checkSymmetricBudget, iclBudgets, type IclBudgets } from '../plan/iclBudgets.js';
 import { researchAnswersWithCategory, researchFormatsPassages, researchMessages } from '../plan/researchRules.js';
 import { SYMMETRIC_PASSAGE_TYPES } from './formatPrompt.js';
 
@@ -196,27 +197,23 @@ const augmentIclCore = (options: AugmentIclOptions, detailed: boolean): Step<Pro
   const config = validateAugmentIclOptions(options);
   const { tokenizer, iclSuffixStr } = config;
   const encode = (texts: ReadonlyArray<string>) => tokenizer.encodeBatch(texts);
-  /** The texts cut to their limits and decoded, with each text's length before the cut. */
+  /**
+   * The texts cut to their limits and decoded, with each text's length before the cut: exact when
+   * `detailed`; else at most limit + 1, which still tells whether a text was cut, from one token
+   * past the limit (`encodePrefixBatch`: what a long text costs follows its budget, not its length).
+   */
   const cutAndDecodeEach = async (texts: ReadonlyArray<string>, limits: ReadonlyArray<number>) => {
-    const ids = await encode(texts);
+    const ids = !detailed && tokenizer.encodePrefixBatch !== undefined ? await tokenizer.encodePrefixBatch(texts, limits.map((n) => Math.max(0, n) + 1)) : await encode(texts);
     return { texts: await tokenizer.decodeBatch(ids.map((row, i) => row.slice(0, limits[i]))), lengths: ids.map((row) => row.length) };
   };
   const cutAndDecode = (texts: ReadonlyArray<string>, limit: number) => cutAndDecodeEach(texts, texts.map(() => limit));
   const specialCount = tokenizer.specialTokens.prefix.length + tokenizer.specialTokens.suffix.length;
   const exampleLimit = config.queryMaxLen - config.exampleBudgetReserve;
   const measureAlone = async (texts: ReadonlyArray<string>) => (tokenizer.countBatch ? tokenizer.countBatch(texts) : (await encode(texts)).map((ids) => ids.length));
-  let budgets: Promise<{ query: number; passage: number }> | null = null;
-  const budgetsOf = async () => {
-    // The reference formats the token strings with an f-string, so a missing token reads "None".
-    const texts = config.budgetTexts ?? { suffix: `${iclSuffixStr}${tokenizer.eosToken ?? 'None'}`, prefix: `${tokenizer.bosToken ?? 'None'}` };
-    const [suffixIds, bosIds] = await encode([texts.suffix, texts.prefix]);
-    const query = config.queryMaxLen - bosIds!.length - suffixIds!.length;
-    if (query < 1) throw new ConfigError('query_max_len', `${config.queryMaxLen} leaves no room for a query after BOS and the ICL suffix (${bosIds!.length + suffixIds!.length} tokens)`);
-    return { query, passage: config.passageMaxLen - 1 - suffixIds!.length };
-  };
+  let budgets: Promise<IclBudgets> | null = null;
 
   return async (batch) => {
-    budgets ??= budgetsOf();
+    budgets ??= iclBudgets(tokenizer, { ...config, ...(config.budgetTexts === null ? {} : { texts: config.budgetTexts }) });
     const { query: queryBudget, passage: passageBudget } = await budgets;
     const type = batch.task.columns.type ? batch.task.type : undefined;
     const recordType = (i: number) => batch.records[i]!.value.type ?? '';
@@ -227,7 +224,7 @@ const augmentIclCore = (options: AugmentIclOptions, detailed: boolean): Step<Pro
     let passageTokens: ReadonlyArray<number> | null = null;
     const cutRecords = batch.passages.flatMap((_, i) => (cutsPassages(i) ? [i] : []));
     if (cutRecords.length > 0) {
-      if (passageBudget < 1) throw new ConfigError('passage_max_len', `${config.passageMaxLen} leaves no room for a symmetric passage after the ICL suffix`);
+      checkSymmetricBudget(config, passageBudget);
       const cut = await cutAndDecode(cutRecords.flatMap((i) => batch.passages[i]!), passageBudget);
       let k = 0;
       const closed = new Map(cutRecords.map((i) => [i, batch.passages[i]!.map(() => cut.texts[k++]! + iclSuffixStr)] as const));

@@ -2,9 +2,10 @@ import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import { ConfigError } from '../core/errors.js';
 import type { GlobalBatch, ResumeState, ResumeStateV1, Task } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';
+import type { ProgressSink } from '../core/progress.js';
 import type { ReportSink } from '../core/report.js';
 import { checkResumeState, dataFingerprint, legacyDataFingerprint, resumePlan, ResumeError } from '../core/resume.js';
-import { epochPlans } from '../plan/epochPlan.js';
+import { epochPlans, noStepsError } from '../plan/epochPlan.js';
 import { parseSeed, type Seed } from '../random/seed.js';
 
 /**
@@ -40,7 +41,16 @@ export interface EpochShuffleOptions {
    * empty strings.
    */
   readonly fingerprint?: { readonly config: string; readonly tokenizer: string; readonly legacyConfig?: string };
+  /**
+   * Where a resume far from the start shows how far its replay is (the steps before the state are
+   * not read, but their random draws are replayed: about 30 µs per step here, so minutes for
+   * 10^7 steps) and how long the rest will take. Default: nowhere.
+   */
+  readonly progress?: ProgressSink;
 }
+
+/** Replays shorter than this are not shown (they take well under a second). */
+const QUIET_REPLAY_STEPS = 20_000;
 
 /** @internal */
 export const validateEpochShuffleOptions = (options: EpochShuffleOptions): { worldSize: number; epochs: number } => {
@@ -90,47 +100,53 @@ export const epochShuffle = (options: EpochShuffleOptions): Op<Task, GlobalBatch
     const planWorldSize = plan.worldSize;
     const start = resumeFrom?.globalStep ?? 0;
     let globalStep = 0;
-    // The plan only needs each task's global batch size: given as the batch size of a world of one.
-    for (const epochPlan of epochPlans(
-      tasks.map((t, i) => ({ size: t.store.size, batchSize: plan.globalBatchSizes[i]! })),
-      { seed: options.seed, worldSize: 1 },
-    )) {
-      if (epochPlan.epoch >= epochs) return;
-      if (epochPlan.batches.length === 0) {
-        const sizes = tasks.map((t, i) => `${t.name}: ${t.store.size} records, global batch ${plan.globalBatchSizes[i]}`).join('; ');
-        throw new ConfigError('per_device_train_batch_size', `no task fills one global batch (batch size × world size), so an epoch has no steps: ${sizes}`);
-      }
-      epochPlan.dropped.forEach((records, task) => {
-        if (records > 0) options.report?.add({ kind: 'tailDropped', epoch: epochPlan.epoch, task: tasks[task]!.name, records });
-      });
-      for (const [step, batch] of epochPlan.batches.entries()) {
-        signal?.throwIfAborted();
-        if (globalStep === start && resumeFrom !== null && (resumeFrom.epoch !== epochPlan.epoch || resumeFrom.step !== step)) {
-          throw new ResumeError(
-            `the resume state says step ${start} is epoch ${resumeFrom.epoch} step ${resumeFrom.step}, but this run's plan has it at epoch ${epochPlan.epoch} step ${step}`,
-          );
+    const replay = start >= QUIET_REPLAY_STEPS ? options.progress?.start(`resuming at step ${start.toLocaleString('en-US')}: replaying the random draws of the steps before it`, { total: start, unit: 'steps' }) : undefined;
+    try {
+      // The plan only needs each task's global batch size: given as the batch size of a world of one.
+      for (const epochPlan of epochPlans(
+        tasks.map((t, i) => ({ size: t.store.size, batchSize: plan.globalBatchSizes[i]! })),
+        { seed: options.seed, worldSize: 1 },
+      )) {
+        if (epochPlan.epoch >= epochs) return;
+        if (epochPlan.batches.length === 0) throw noStepsError(tasks.map((t, i) => ({ name: t.name, size: t.store.size, globalBatchSize: plan.globalBatchSizes[i]! })));
+        epochPlan.dropped.forEach((records, task) => {
+          if (records > 0) options.report?.add({ kind: 'tailDropped', epoch: epochPlan.epoch, task: tasks[task]!.name, records });
+        });
+        for (const [step, batch] of epochPlan.batches.entries()) {
+          signal?.throwIfAborted();
+          if (globalStep === start && resumeFrom !== null && (resumeFrom.epoch !== epochPlan.epoch || resumeFrom.step !== step)) {
+            throw new ResumeError(
+              `the resume state says step ${start} is epoch ${resumeFrom.epoch} step ${resumeFrom.step}, but this run's plan has it at epoch ${epochPlan.epoch} step ${step}`,
+            );
+          }
+          if (replay !== undefined && (globalStep % 4096 === 0 || globalStep === start)) {
+            replay.update(globalStep);
+            if (globalStep === start) replay.end();
+          }
+          const last = step + 1 === epochPlan.batches.length;
+          yield {
+            epoch: epochPlan.epoch,
+            step,
+            globalStep,
+            task: tasks[batch.task]!,
+            indices: batch.indices as ReadonlyNonEmptyArray<number>,
+            worldSize,
+            planWorldSize,
+            replay: globalStep < start,
+            resume: {
+              version: 2,
+              globalStep: globalStep + 1,
+              epoch: last ? epochPlan.epoch + 1 : epochPlan.epoch,
+              step: last ? 0 : step + 1,
+              fingerprint,
+              plan,
+            },
+          };
+          globalStep += 1;
         }
-        const last = step + 1 === epochPlan.batches.length;
-        yield {
-          epoch: epochPlan.epoch,
-          step,
-          globalStep,
-          task: tasks[batch.task]!,
-          indices: batch.indices as ReadonlyNonEmptyArray<number>,
-          worldSize,
-          planWorldSize,
-          replay: globalStep < start,
-          resume: {
-            version: 2,
-            globalStep: globalStep + 1,
-            epoch: last ? epochPlan.epoch + 1 : epochPlan.epoch,
-            step: last ? 0 : step + 1,
-            fingerprint,
-            plan,
-          },
-        };
-        globalStep += 1;
       }
+    } finally {
+      replay?.end();
     }
   });
 };

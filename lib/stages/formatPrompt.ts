@@ -4,6 +4,7 @@ import type { Example, Located, PromptedBatch, SampledBatch, Task } from '../cor
 import { mapConcurrent, type Step } from '../core/mapConcurrent.js';
 import type { Op } from '../core/operator.js';
 import { compilePythonFormat } from '../core/pythonFormat.js';
+import { PROMPT_MISSING_IN_COLUMN, PROMPT_MISSING_NO_DEFAULT } from '../plan/taskChecks.js';
 import { researchFormatsPassages } from '../plan/researchRules.js';
 
 /**
@@ -75,9 +76,7 @@ export const getQueryPrompt = (query: string, prompt: string, useSpecialTokens: 
 export const instructionOf = (task: Task, record: Located<Example>, defaultInstruction: string | null): string => {
   const instruction = task.columns.prompt ? record.value.prompt : defaultInstruction;
   if (instruction !== undefined && instruction !== null) return instruction;
-  const why = task.columns.prompt
-    ? 'is missing while other task files have prompts; FlagEmbedding would put the text "None" in its place (its prompt column is null here). Give every file a prompt, or none and set query_instruction_for_retrieval'
-    : 'is missing and query_instruction_for_retrieval is not set; FlagEmbedding would put the text "None" in its place';
+  const why = task.columns.prompt ? PROMPT_MISSING_IN_COLUMN : PROMPT_MISSING_NO_DEFAULT;
   throw new RecordError([{ file: record.file, line: record.line, field: 'prompt', message: why }]);
 };
 

@@ -2,6 +2,7 @@ import { ConfigError } from '../core/errors.js';
 import type { Task, TaskFile } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';
 import type { ReportSink } from '../core/report.js';
+import { KNOWN_TYPES } from '../plan/taskChecks.js';
 import { buildTaskList, validateTaskListOptions, type TaskListOptions } from '../plan/taskList.js';
 
 /**
@@ -10,7 +11,7 @@ import { buildTaskList, validateTaskListOptions, type TaskListOptions } from '..
  * @category stages
  */
 export interface GroupByTaskOptions extends TaskListOptions {
-  /** Receives `fileSubsampled`, `taskDropped` and `fileSkipped` events. */
+  /** Receives `fileSubsampled`, `taskDropped`, `fileSkipped` and `unknownType` events. */
   readonly report?: ReportSink;
 }
 
@@ -22,7 +23,9 @@ export interface GroupByTaskOptions extends TaskListOptions {
  * from elsewhere); only their summaries and record metadata are used, never their texts.
  *
  * **Gotchas**: waits for every file before yielding the first task: the reference's column rules
- * need the whole corpus. A run where no task has records is a {@link ConfigError}.
+ * need the whole corpus. A run where no task has records is a {@link ConfigError}. A file whose
+ * `type` the reference does not know is reported (`unknownType`) and trained as the reference
+ * trains it; follow with `checkTasks` to fail now on what would fail a batch later.
  *
  * @example
  * indexTaskFiles(trainData).pipe(groupByTask({ seed: 42, perDeviceTrainBatchSize: 8 }));
@@ -36,6 +39,12 @@ export const groupByTask = (options: GroupByTaskOptions): Op<TaskFile, Task> => 
     for await (const file of source) {
       signal?.throwIfAborted();
       files.push(file);
+    }
+    for (const file of files) {
+      const type = file.summary.type;
+      if (type !== undefined && !KNOWN_TYPES.includes(type) && file.store.size > 0) {
+        options.report?.add({ kind: 'unknownType', file: file.file, line: file.store.meta(0).line, type, known: KNOWN_TYPES });
+      }
     }
     const { tasks, events } = buildTaskList(files, options);
     for (const event of events) options.report?.add(event);

@@ -1,6 +1,7 @@
 import * as RNEA from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import { ConfigError } from '../core/errors.js';
+import { MAX_PAD_MULTIPLE } from '../core/limits.js';
 import type { PaddedBatch, PaddedTensor, TokenizedBatch } from '../core/model.js';
 import { mapConcurrent, type Step } from '../core/mapConcurrent.js';
 import type { Op } from '../core/operator.js';
@@ -31,6 +32,9 @@ export const validatePadOptions = (options: PadOptions) => {
   const multipleOf = options.padToMultipleOf ?? null;
   if (multipleOf !== null && (!Number.isSafeInteger(multipleOf) || multipleOf < 1)) {
     throw new ConfigError('pad_to_multiple_of', `must be a positive integer, got ${multipleOf}`);
+  }
+  if (multipleOf !== null && multipleOf > MAX_PAD_MULTIPLE) {
+    throw new ConfigError('pad_to_multiple_of', `is ${multipleOf}, more than ${MAX_PAD_MULTIPLE} (2^16): every padded row would be at least that long, however short its text`);
   }
   // The reference treats sub_batch_size ≤ 0 (and None) as "no sub-batches".
   const sub = options.subBatchSize ?? null;

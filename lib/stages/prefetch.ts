@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors.js';
+import { MAX_IN_FLIGHT } from '../core/limits.js';
 import { operator, type Op } from '../core/operator.js';
 
 /**
@@ -20,6 +21,7 @@ import { operator, type Op } from '../core/operator.js';
  */
 export const prefetch = <A>(size: number): Op<A, A> => {
   if (!Number.isSafeInteger(size) || size < 0) throw new ConfigError('prefetch', `must be a non-negative integer, got ${size}`);
+  if (size > MAX_IN_FLIGHT) throw new ConfigError('prefetch', `is ${size}, more than the ${MAX_IN_FLIGHT} batches this library holds in flight (each holds its records, texts and tensors; a few already keep every stage busy)`);
   return operator(async function* (source, signal) {
     if (size === 0) {
       yield* source;

@@ -3,6 +3,7 @@ import { ConfigError, RecordError } from '../core/errors.js';
 import type { Example, LocalBatch, LocalSlice, ReplaySlice, SampledBatch, SampledGroup } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';
 import { applyChunkOrder, drawBatch, drawSliceKeyed, type BatchDraws, type BatchShape } from '../plan/batchDraws.js';
+import { leaderGroupSize } from '../plan/taskChecks.js';
 import { researchGroupSize, researchUsesExamples } from '../plan/researchRules.js';
 import { PythonRandom } from '../random/pythonRandom.js';
 import { parseSeed, type Seed } from '../random/seed.js';
@@ -90,13 +91,8 @@ const researchScores = (value: Example, positiveIndex: number, negativeIndices: 
  *
  * @category plan
  */
-export const groupSizeOf = (batch: LocalSlice, trainGroupSize: number): number => {
-  const first = batch.task.store.meta(batch.indices[0]);
-  if (!batch.task.columns.type) return first.trainGroupSize ?? trainGroupSize;
-  if (batch.task.type === 'only_1neg') return 2;
-  if (batch.task.type === 'symmetric_class') return Math.min(first.negatives + 1, trainGroupSize);
-  return trainGroupSize;
-};
+export const groupSizeOf = (batch: LocalSlice, trainGroupSize: number): number =>
+  leaderGroupSize(batch.task, batch.task.store.meta(batch.indices[0]), trainGroupSize);
 
 /**
  * Whether a batch's queries get in-context examples: `retrieval_use_examples`, or a symmetric type.

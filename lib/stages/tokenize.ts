@@ -80,7 +80,7 @@ export const tokenize = (options: TokenizeOptions): Op<TextBatch, TokenizedBatch
  * @category stages
  */
 export const tokenizeStep = (options: TokenizeOptions): Step<TextBatch, TokenizedBatch> => {
-  const step = tokenizeWithDetail(options);
+  const step = tokenizeCore(options, false);
   return async (batch) => (await step(batch)).batch;
 };
 
@@ -100,14 +100,23 @@ export interface TokenizeDetail {
  *
  * @category stages
  */
-export const tokenizeWithDetail = (options: TokenizeOptions): Step<TextBatch, { batch: TokenizedBatch; detail: TokenizeDetail }> => {
+export const tokenizeWithDetail = (options: TokenizeOptions): Step<TextBatch, { batch: TokenizedBatch; detail: TokenizeDetail }> => tokenizeCore(options, true);
+
+/** The step; `detailed` encodes whole texts (their lengths are the detail), else only what the budgets keep. */
+const tokenizeCore = (options: TokenizeOptions, detailed: boolean): Step<TextBatch, { batch: TokenizedBatch; detail: TokenizeDetail }> => {
   const { tokenizer, queryMaxLen, passageMaxLen } = validateTokenizeOptions(options);
   const special = tokenizer.specialTokens.prefix.length + tokenizer.specialTokens.suffix.length;
   const cut = (ids: ReadonlyArray<ReadonlyArray<number>>, maxLength: number) =>
     ids.map((row) => withSpecialTokens(row, tokenizer.specialTokens, maxLength)) as unknown as ReadonlyNonEmptyArray<ReadonlyArray<number>>;
+  // Content tokens the budgets keep (withSpecialTokens keeps at most these of each row).
+  const kept = [queryMaxLen - special, passageMaxLen - special];
   return async (batch) => {
+    const texts = [...batch.queries, ...batch.passages];
     // One call for both: a native backend then encodes them together on its threads.
-    const ids = await tokenizer.encodeBatch([...batch.queries, ...batch.passages]);
+    const ids =
+      !detailed && tokenizer.encodePrefixBatch !== undefined
+        ? await tokenizer.encodePrefixBatch(texts, texts.map((_, i) => kept[i < batch.queries.length ? 0 : 1]!))
+        : await tokenizer.encodeBatch(texts);
     const queries = ids.slice(0, batch.queries.length);
     const passages = ids.slice(batch.queries.length);
     return {

@@ -31,6 +31,12 @@ export interface TokenizerPort {
    * (optional; callers fall back to `encodeBatch`).
    */
   countBatch?(texts: ReadonlyArray<string>): Promise<ReadonlyArray<number>>;
+  /**
+   * The first `limits[i]` ids of each text: exactly `encodeBatch(texts)[i].slice(0, limits[i])`,
+   * computed from as little of each text as that takes, so that a text's cost in memory and time
+   * follows its token budget, not its length (optional; callers fall back to `encodeBatch`).
+   */
+  encodePrefixBatch?(texts: ReadonlyArray<string>, limits: ReadonlyArray<number>): Promise<ReadonlyArray<ReadonlyArray<number>>>;
   /** Texts of each id list, as Python `tokenizer.decode(ids)` gives them. */
   decodeBatch(ids: ReadonlyArray<ReadonlyArray<number>>): Promise<ReadonlyArray<string>>;
   /** The ids `add_special_tokens=True` puts before and after a single sequence's content. */

@@ -16,10 +16,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ConfigError, InvariantError, TokenizerError } from '../core/errors.js';
+import { loneSurrogateAt } from '../core/limits.js';
 import type { TokenizerPort, TokenizerRecipe } from './port.js';
 import { cleanUpTokenization, compileIdDecoder } from './_decode.js';
 import { withSegmentCache } from './segmentCache.js';
-import { wordEncoder, wordSplitSafe, type WordModel } from './wordBpe.js';
+import { wordEncoder, wordSplitSafe, type WordCut, type WordModel } from './wordBpe.js';
 
 /**
  * How the tokenizer is set up after loading, as the ICL runner's arguments do it.
@@ -459,24 +460,6 @@ const ADAPTER_VERSION = 1;
 // ------------------------------------------------------------------------------------------------
 
 /** The index of the first lone surrogate (a string Python cannot hand to Rust), or -1. */
-const loneSurrogateAt = (text: string): number => {
-  // Node 20's String.prototype.isWellFormed answers the common case without a loop in JS.
-  if ((text as { isWellFormed?: () => boolean }).isWellFormed?.() ?? false) return -1;
-  for (let i = 0; i < text.length; i += 1) {
-    const c = text.charCodeAt(i);
-    if (c < 0xd800 || c > 0xdfff) continue;
-    if (c <= 0xdbff) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        i += 1;
-        continue;
-      }
-    }
-    return i;
-  }
-  return -1;
-};
-
 /**
  * A normalizer made only of `Prepend` and `Replace` with a String pattern (Llama's and Mistral's) as
  * plain string operations, or null for any other. (transformers.js runs the same steps with a regex.)
@@ -498,6 +481,32 @@ const plainNormalizer = (spec: unknown): ((text: string) => string) | null => {
     } else return null;
   }
   return (text) => compiled.reduce((t, step) => step(t), text);
+};
+
+/**
+ * For a normalizer of `Prepend` and `Replace` steps whose patterns are single characters (Llama's
+ * and Mistral's: prepend `▁`, replace ` ` by `▁`): where a text may be cut so that its normalized
+ * words before the cut are the whole text's first words ({@link WordCut}); null for any other
+ * normalizer. Such a normalizer works character by character (a one-character pattern cannot span
+ * a cut, and `Prepend` touches only the start), so the normalized prefix is the normalized text's
+ * prefix up to the cut.
+ */
+export const wordCutOf = (spec: unknown): WordCut | null => {
+  const steps = isObject(spec) && spec['type'] === 'Sequence' && Array.isArray(spec['normalizers']) ? spec['normalizers'] : isObject(spec) ? [spec] : null;
+  if (steps === null || steps.length === 0 || plainNormalizer(spec) === null) return null;
+  const replaces: Array<readonly [string, string]> = [];
+  for (const step of steps as Json[]) {
+    if (step['type'] !== 'Replace') continue;
+    const from = (step['pattern'] as Json)['String'] as string;
+    if (from.length !== 1) return null;
+    replaces.push([from, step['content'] as string]);
+  }
+  const normalizeChar = (c: string) => replaces.reduce((t, [from, to]) => t.replaceAll(from, to), c);
+  return (text, at) => {
+    const next = normalizeChar(text[at]!);
+    const previous = normalizeChar(text[at - 1]!);
+    return next.startsWith('\u2581') && previous !== '' && !previous.endsWith('\u2581');
+  };
 };
 
 // ------------------------------------------------------------------------------------------------
@@ -712,7 +721,13 @@ const buildPort = (
   // distinct word once. Otherwise the backend encodes whole texts.
   const byWords =
     splittable && wordSplitSafe(json)
-      ? wordEncoder({ splitTokens, normalize: normalizerOf(json, jsBackend), model: wordModelOf(json, jsBackend), pieceCacheChars: opts.segmentCacheChars })
+      ? wordEncoder({
+          splitTokens,
+          normalize: normalizerOf(json, jsBackend),
+          model: wordModelOf(json, jsBackend),
+          pieceCacheChars: opts.segmentCacheChars,
+          ...(wordCutOf(json['normalizer']) === null ? {} : { wordCut: wordCutOf(json['normalizer'])! }),
+        })
       : null;
 
   const encodeBatch = async (texts: ReadonlyArray<string>): Promise<ReadonlyArray<ReadonlyArray<number>>> => {
@@ -736,6 +751,10 @@ const buildPort = (
           countBatch: async (texts: ReadonlyArray<string>) => {
             texts.forEach(checkText);
             return byWords.countBatch(texts);
+          },
+          encodePrefixBatch: async (texts: ReadonlyArray<string>, limits: ReadonlyArray<number>) => {
+            texts.forEach(checkText);
+            return byWords.encodePrefixBatch(texts, limits);
           },
         }),
     decodeBatch,

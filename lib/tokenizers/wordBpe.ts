@@ -55,6 +55,97 @@ export const wordSplitSafe = (tokenizerJson: Json): boolean => {
 };
 
 /**
+ * Whether the text between added tokens may be cut before position `at` (0 < at < length) so that
+ * the normalized words of `text.slice(0, at)` are exactly the first words of the normalized text:
+ * the character at `at` normalizes to one that starts with `▁` and the one before it to one that does
+ * not end with `▁` (words are cut at every `▁` that follows another character).
+ *
+ * @category tokenizers
+ */
+export type WordCut = (text: string, at: number) => boolean;
+
+/** Characters of text read first per token wanted (English averages about 4): usually one round. */
+const FIRST_REACH_PER_TOKEN = 8;
+const FIRST_REACH_SLACK = 64;
+
+/**
+ * A copy of `text` that does not keep a longer string alive (V8 represents `slice`s of 13 or more
+ * characters as views of their parent: a cached view of a 50 MB passage would keep the passage).
+ */
+const detached = (text: string): string => (text.length < 13 ? text : Buffer.from(text, 'utf8').toString('utf8'));
+
+/**
+ * The shortest prefix of `text` at least `reach` characters long that ends where a word starts (see
+ * {@link WordCut}) and not inside an added token, or the whole text; detached from `text`.
+ *
+ * **Why it is exact**: added tokens are matched on the raw text before anything else, leftmost
+ * first, so the prefix splits into the same pieces as the text up to the cut (no occurrence of an
+ * added token covers the cut, so no match of the text does, and every match of the prefix is one of
+ * the text's); within the last piece the normalizer works character by character (a `WordCut`
+ * exists only for such normalizers) and the cut is a word start, so the prefix's words are the
+ * piece's first words. Encoding is word by word (`wordSplitSafe`), so the prefix's ids are the
+ * text's first ids.
+ *
+ * @example
+ * prefixCut('one two three', 4, cutBeforeSpaces, []); // { text: 'one two', whole: false }
+ *
+ * @category tokenizers
+ */
+export const prefixCut = (text: string, reach: number, wordCut: WordCut, splitTokens: ReadonlyArray<SplitToken>): { readonly text: string; readonly whole: boolean } => {
+  // An occurrence of an added token that starts before `at` and ends after it (looked for around `at` only).
+  const inAddedToken = (at: number) =>
+    splitTokens.some(({ content }) => {
+      for (let start = Math.max(0, at - content.length + 1); start < at; start++) if (text.startsWith(content, start)) return true;
+      return false;
+    });
+  for (let at = Math.max(1, Math.ceil(reach)); at < text.length; at++) {
+    if (wordCut(text, at) && !inAddedToken(at)) return { text: detached(text.slice(0, at)), whole: false };
+  }
+  return { text, whole: true };
+};
+
+/**
+ * The first `limits[i]` ids of each text, from a prefix of it: about `firstReach(limit)` characters
+ * cut where a word starts ({@link prefixCut}), four times longer while that gives too few ids. Equal
+ * to `encodeBatch(texts)[i].slice(0, limits[i])` when `wordCut` is right for the tokenizer (see
+ * `prefixCut` for why); memory and time then follow the budget, not the text.
+ *
+ * @category tokenizers
+ */
+export const encodePrefixes = async (
+  options: {
+    readonly encodeBatch: (texts: ReadonlyArray<string>) => Promise<ReadonlyArray<ReadonlyArray<number>>>;
+    readonly wordCut: WordCut;
+    readonly splitTokens: ReadonlyArray<SplitToken>;
+    /** Characters read first for a budget of `limit` tokens. Default: 8 per token + 64 (English averages about 4). */
+    readonly firstReach?: (limit: number) => number;
+  },
+  texts: ReadonlyArray<string>,
+  limits: ReadonlyArray<number>,
+): Promise<ReadonlyArray<ReadonlyArray<number>>> => {
+  const firstReach = options.firstReach ?? ((limit: number) => FIRST_REACH_PER_TOKEN * limit + FIRST_REACH_SLACK);
+  const out = new Array<ReadonlyArray<number>>(texts.length);
+  const reach = limits.map((limit) => Math.max(1, firstReach(Math.max(0, limit))));
+  let pending = texts.map((_, i) => i);
+  while (pending.length > 0) {
+    const cuts = pending.map((i) => prefixCut(texts[i]!, reach[i]!, options.wordCut, options.splitTokens));
+    const encoded = await options.encodeBatch(cuts.map((c) => c.text));
+    const again: number[] = [];
+    pending.forEach((i, k) => {
+      const ids = encoded[k]!;
+      const limit = limits[i]!;
+      if (cuts[k]!.whole || ids.length >= limit) out[i] = ids.length > limit ? ids.slice(0, Math.max(0, limit)) : ids;
+      else {
+        reach[i] = reach[i]! * 4;
+        again.push(i);
+      }
+    });
+    pending = again;
+  }
+  return out;
+};
+
+/**
  * The backend's BPE model alone: words (already normalized) in, ids out, nothing else applied.
  *
  * @category tokenizers
@@ -74,9 +165,16 @@ export const wordEncoder = (options: {
   readonly model: WordModel;
   /** Characters of whole pieces (text between added tokens) remembered too. Default: 1,000,000. */
   readonly pieceCacheChars?: number;
+  /**
+   * Where a text may be cut so that the words of its normalized prefix are the first words of the
+   * whole text's (see {@link WordCut}; transformers.ts's `wordCutOf` makes one for plain normalizers); without
+   * it, `encodePrefixBatch` encodes whole texts.
+   */
+  readonly wordCut?: WordCut;
 }): {
   readonly encodeBatch: (texts: ReadonlyArray<string>) => Promise<ReadonlyArray<ReadonlyArray<number>>>;
   readonly countBatch: (texts: ReadonlyArray<string>) => Promise<ReadonlyArray<number>>;
+  readonly encodePrefixBatch: (texts: ReadonlyArray<string>, limits: ReadonlyArray<number>) => Promise<ReadonlyArray<ReadonlyArray<number>>>;
 } => {
   const split = addedTokenSplitter(options.splitTokens);
   // First in, first out: cheaper than an LRU; a common word that is forgotten soon comes back.
@@ -146,19 +244,26 @@ export const wordEncoder = (options: {
     return length;
   };
 
+  const encodeBatch = async (texts: ReadonlyArray<string>): Promise<ReadonlyArray<ReadonlyArray<number>>> => {
+    const { layouts, knownPieces } = await piecesOf(texts);
+    return layouts.map((layout) => {
+      const out = new Array<number>(lengthOf(layout, knownPieces));
+      let k = 0;
+      for (const p of layout) {
+        if ('id' in p) out[k++] = p.id;
+        else for (const id of knownPieces.get(p.text)!) out[k++] = id;
+      }
+      return out;
+    });
+  };
+
+  const wordCut = options.wordCut;
   return {
-    encodeBatch: async (texts) => {
-      const { layouts, knownPieces } = await piecesOf(texts);
-      return layouts.map((layout) => {
-        const out = new Array<number>(lengthOf(layout, knownPieces));
-        let k = 0;
-        for (const p of layout) {
-          if ('id' in p) out[k++] = p.id;
-          else for (const id of knownPieces.get(p.text)!) out[k++] = id;
-        }
-        return out;
-      });
-    },
+    encodeBatch,
+    encodePrefixBatch: (texts, limits) =>
+      wordCut === undefined
+        ? encodeBatch(texts).then((all) => all.map((ids, i) => (ids.length > limits[i]! ? ids.slice(0, limits[i]) : ids)))
+        : encodePrefixes({ encodeBatch, wordCut, splitTokens: options.splitTokens }, texts, limits),
     // Lengths only: the in-context example budget needs no ids.
     countBatch: async (texts) => {
       const { layouts, knownPieces } = await piecesOf(texts);

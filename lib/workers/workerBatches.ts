@@ -6,6 +6,7 @@
 import { Worker } from 'node:worker_threads';
 import { from } from 'ix/asynciterable';
 import { ConfigError, InvariantError } from '../core/errors.js';
+import { MAX_WORKERS } from '../core/limits.js';
 import { mapConcurrent } from '../core/mapConcurrent.js';
 import type { PaddedBatch, SampledBatch, TokenizedBatch } from '../core/model.js';
 import type { Op } from '../core/operator.js';
@@ -77,6 +78,9 @@ const stepOptions = (options: Readonly<Record<string, unknown>>): Readonly<Recor
 export const workerBatches = (options: WorkerBatchesOptions & Readonly<Record<string, unknown>>): Op<SampledBatch, PaddedBatch> => {
   const { workers: count, tokenizer } = options;
   if (!Number.isSafeInteger(count) || count < 1) throw new ConfigError('workers', `must be a positive integer, got ${count}`);
+  if (count > MAX_WORKERS) {
+    throw new ConfigError('workers', `is ${count}, more than ${MAX_WORKERS}: each worker thread loads its own tokenizer and caches (tens of MB each), and threads beyond the machine's cores only take turns`);
+  }
   if (tokenizer.recipe === undefined) throw new ConfigError('workers', `the tokenizer ${tokenizer.name} has no recipe, so worker threads cannot rebuild it`);
   const perWorker = options.queuePerWorker ?? 4;
   const workerData: WorkerOptions = { recipe: tokenizer.recipe, steps: stepOptions(options) };

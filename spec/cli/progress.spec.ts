@@ -51,7 +51,7 @@ describe('stderrProgress', () => {
     task.end(); // twice: nothing more
     assert.deepEqual(err.text().split('\n'), [
       'indexing task files: 25% (1.0 MB of 4.0 MB), 1 of 4 files, 0.0 s',
-      'indexing task files: 75% (3.0 MB of 4.0 MB), 3 of 4 files, 1.1 s',
+      'indexing task files: 75% (3.0 MB of 4.0 MB), 3 of 4 files, 1.1 s, about 0.4 s left',
       'indexing task files: done, 75% (3.0 MB of 4.0 MB), 3 of 4 files, 1.6 s',
       '',
     ]);
@@ -104,7 +104,31 @@ describe('stderrProgress', () => {
     first.update(12_345);
     progress.start('exporting').end();
     first.end(); // already ended by the next start
-    assert.deepEqual(err.text().split('\n'), ['replaying: 12,345 steps, 0.0 s', 'replaying: done, 12,345 steps, 0.0 s', 'exporting: done, 0, 0.0 s', '']);
+    assert.deepEqual(err.text().split('\n'), ['replaying: 12,345 steps, 0.0 s', 'replaying: done, 12,345 steps, 0.0 s', 'exporting: done, 0.0 s', '']);
+  });
+
+  it('a task with a total says how long the rest will take at the pace so far (after a second); a wait (no unit) shows its note and time only; updates after the end draw nothing', () => {
+    const err = sink();
+    const time = clock();
+    const progress = stderrProgress(output(err.stream), { style: 'lines', interval: 1000, now: time.now });
+    const replay = progress.start('resuming at step 10,000,000', { total: 10_000_000, unit: 'steps' });
+    replay.update(0);
+    time.advance(2000);
+    replay.update(1_000_000); // 2 s for a tenth: 18 s left
+    replay.end();
+    replay.update(2_000_000);
+    const wait = progress.start('waiting for pid 7', {});
+    time.advance(1500);
+    wait.update(0, 'last heartbeat 0 s ago');
+    wait.end();
+    assert.deepEqual(err.text().split('\n'), [
+      'resuming at step 10,000,000: 0% (0 steps of 10,000,000 steps), 0.0 s',
+      'resuming at step 10,000,000: 10% (1,000,000 steps of 10,000,000 steps), 2.0 s, about 18.0 s left',
+      'resuming at step 10,000,000: done, 10% (1,000,000 steps of 10,000,000 steps), 2.0 s',
+      'waiting for pid 7: last heartbeat 0 s ago, 1.5 s',
+      'waiting for pid 7: done, last heartbeat 0 s ago, 1.5 s',
+      '',
+    ]);
   });
 });
 

@@ -74,6 +74,25 @@ describe('teeReport and openReportFile', () => {
 });
 
 /** The last line on stderr, and that it is the only one. */
+describe('summarizeReport: warnings', () => {
+  it('unknown types (the first named, with the known ones), cache entries rebuilt (the first reason), waits and locks taken over, after the drops', () => {
+    const known = ['normal', 'only_1neg', 'symmetric_sts', 'symmetric_class', 'symmetric_clustering'];
+    const events: ReportEvent[] = [
+      { kind: 'tailDropped', epoch: 0, task: 'a', records: 1 },
+      { kind: 'unknownType', file: 'a.jsonl', line: 1, type: 'norml', known },
+      { kind: 'unknownType', file: 'b.jsonl', line: 3, type: 'retrieval', known },
+      { kind: 'cacheEntryRejected', file: 'c.jsonl', cacheFile: '/cache/k.index', reason: 'it is truncated' },
+      { kind: 'lockWaited', file: 'a.jsonl', lock: '/cache/k.lock', holder: { pid: 7, host: 'h' }, seconds: 1.5, outcome: 'released' },
+      { kind: 'lockWaited', file: 'b.jsonl', lock: '/cache/j.lock', holder: null, seconds: 2.5, outcome: 'taken-over', reason: 'it has stayed empty for 2 s' },
+    ];
+    assert.equal(
+      summarizeReport(events),
+      'skipped or dropped: 1 incomplete last batch (1 record); warnings: 2 files of a type the reference does not know, trained as normal (a.jsonl:1 "norml" and 1 more; known: normal, only_1neg, symmetric_sts, symmetric_class, symmetric_clustering), 1 cache entry rebuilt (c.jsonl: it is truncated), 2 waits for another process\'s index build (4.0 s; 1 lock taken over from a process gone or silent)',
+    );
+    assert.equal(summarizeReport([events[1]!]), 'nothing skipped or dropped; warnings: 1 file of a type the reference does not know, trained as normal (a.jsonl:1 "norml"; known: normal, only_1neg, symmetric_sts, symmetric_class, symmetric_clustering)');
+  });
+});
+
 const summaryLine = (run: CliRun): string => {
   assert.equal(run.code, 0, run.stderr);
   const lines = run.stderr.split('\n').filter((l) => l !== '');
@@ -147,6 +166,19 @@ describe('cli: the summary line and --report', () => {
     assert.equal(reportLines(path).filter((e) => e.kind !== 'fileIndexed').length, 5);
   });
 
+  it('a type the reference does not know: the run goes on, the summary line warns, --report has the event (plan and dump alike)', async () => {
+    const root = writeTree({ 'tasks/a.jsonl': jsonl(...Array.from({ length: 4 }, (_, i) => record(i, { prompt: 'P', type: 'norml' }))) });
+    for (const command of ['plan', 'dump'] as const) {
+      const path = join(tempDir(), 'report.jsonl');
+      const line = summaryLine(await runCli(args(command, root, '--report', path)));
+      assert.match(line, new RegExp(`warnings: 1 file of a type the reference does not know, trained as normal \\(${join(root, 'tasks', 'a.jsonl').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:1 "norml"; known: normal, only_1neg`));
+      assert.deepEqual(
+        reportLines(path).filter((e) => e.kind === 'unknownType').map((e) => e.kind === 'unknownType' && [e.line, e.type]),
+        [[1, 'norml']],
+      );
+    }
+  });
+
   it('nothing dropped: the summary says so', async () => {
     const root = writeTree({ 'tasks/a.jsonl': jsonl(...Array.from({ length: 4 }, (_, i) => record(i, { prompt: 'P', type: 'normal' }))) });
     assert.equal(summaryLine(await runCli(args('dump', root))), 'llm-retriever-data: dump: 2 steps printed; nothing skipped or dropped');
@@ -154,8 +186,20 @@ describe('cli: the summary line and --report', () => {
 
   it('subsampling and small_threshold drops are counted too', async () => {
     const small = join(ROOT, 'examples/data/small');
-    const run = await runCli(['plan', '--train_data', small, join(small, 'recipes.jsonl'), '--small_threshold', '5', '--drop_threshold', '20', '--max_example_num_per_dataset', '5', '--index_cache', tempDir()]);
+    const run = await runCli(['plan', '--train_data', small, join(small, 'recipes.jsonl'), '--small_threshold', '5', '--drop_threshold', '20', '--max_example_num_per_dataset', '5', '--per_device_train_batch_size', '4', '--index_cache', tempDir()]);
     assert.match(summaryLine(run), /skipped or dropped: \d+ files? subsampled \(\d+ records? left out\), 2 tasks dropped \(10 records\)/);
+  });
+
+  it('no task fills a global batch: plan fails as dump does, with the same error (it used to print a plan of 0 steps)', async () => {
+    const small = join(ROOT, 'examples/data/small');
+    const argv = ['--train_data', small, '--max_example_num_per_dataset', '5', '--index_cache', tempDir()];
+    const plan = await runCli(['plan', ...argv]);
+    const dump = await runCli(['dump', ...argv, '--query_instruction_for_retrieval', 'x']);
+    assert.equal(plan.code, 2, plan.stderr);
+    assert.equal(dump.code, 2, dump.stderr);
+    assert.match(plan.stderr, /per_device_train_batch_size: no task fills one global batch/);
+    assert.equal(plan.stderr, dump.stderr);
+    assert.equal(plan.stdout, '');
   });
 
   it('a run that fails on bad data still leaves the report of what happened before (exit 1)', async () => {

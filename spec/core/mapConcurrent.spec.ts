@@ -124,6 +124,8 @@ describe(`mapConcurrent (FC_SEED=${FC_SEED})`, () => {
   checkOperatorLaws({
     sample: fc.tuple(concurrency, itemsArb),
     input: ([, items]) => items,
+    // c items in flight: it reads up to c − 1 inputs past the one of its k-th output.
+    reads: ([c]) => ({ readAhead: c - 1 }),
     op: ([c]) => mapConcurrent(c, () => async (item: Item) => {
       await sleep(item.delay);
       return f(item.value);

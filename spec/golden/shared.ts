@@ -14,7 +14,8 @@ import { oracleConfig, type GoldenConfig } from './configs.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const root = join(here, '..', '..');
-export const sharedFixtures = join(root, '..', 'shared', 'fixtures', 'flagembedding-example-data');
+/** ../shared's copy of FlagEmbedding's example data (LLM_RETRIEVER_DATA_SHARED_FIXTURES moves it: the skip meta-test points it nowhere). */
+export const sharedFixtures = process.env['LLM_RETRIEVER_DATA_SHARED_FIXTURES'] ?? join(root, '..', 'shared', 'fixtures', 'flagembedding-example-data');
 export const digestsFile = join(here, 'shared-digests.json');
 
 export const loadSharedConfigs = (): ReadonlyArray<GoldenConfig> =>

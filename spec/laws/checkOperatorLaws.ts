@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { from, toArray } from 'ix/asynciterable';
 import type { Op } from '../../lib/core/operator.js';
 import { fcParams } from '../helpers/fc.js';
-import { cleansUpOnEarlyExit, isDeterministic, isReiterable, iteratorProtocol } from './operatorLaws.js';
+import { cleansUpOnEarlyExit, isDeterministic, isReiterable, iteratorProtocol, type ReadBound } from './operatorLaws.js';
 
 export interface LawSubject<S, A, B> {
   /** Random samples (options, corpora, …). */
@@ -15,6 +15,8 @@ export interface LawSubject<S, A, B> {
   /** A fresh stage for a sample. */
   readonly op: (sample: S) => Op<A, B>;
   readonly numRuns?: number;
+  /** How much input the stage may read for k outputs (see `ReadBound`), per sample. Default: one input per output, no read-ahead. */
+  readonly reads?: ReadBound<A> | ((sample: S) => ReadBound<A>);
 }
 
 export const checkOperatorLaws = <S, A, B>(subject: LawSubject<S, A, B>): void => {
@@ -28,7 +30,7 @@ export const checkOperatorLaws = <S, A, B>(subject: LawSubject<S, A, B>): void =
     });
   law('deterministic (two fresh runs, two iterations of one pipeline)', (s, input) => isDeterministic(() => subject.op(s), input));
   law('re-iterable', (s, input) => isReiterable(subject.op(s), input));
-  law('take(k) runs the upstream finally', (s, input, k) => cleansUpOnEarlyExit(subject.op(s), input, k));
+  law('take(k) closes the upstream, having read no more than k outputs need', (s, input, k) => cleansUpOnEarlyExit(subject.op(s), input, k, typeof subject.reads === 'function' ? subject.reads(s) : subject.reads));
   law(
     'next/return protocol agrees with the full run (model-based)',
     async (s, input) => {

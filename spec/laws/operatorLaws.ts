@@ -23,21 +23,45 @@ export const isReiterable = async <A, B>(op: Op<A, B>, input: ReadonlyArray<A>):
   return isDeepStrictEqual(await toArray(pipeline), await toArray(pipeline));
 };
 
-/** Taking `k` outputs and stopping runs the upstream's `finally` (the stage propagates `return()`). */
-export const cleansUpOnEarlyExit = async <A, B>(op: Op<A, B>, input: ReadonlyArray<A>, k: number): Promise<boolean> => {
+/**
+ * How much of its input a stage may read for its first `k` outputs.
+ *
+ * - `all`: the stage reads everything before its first output, by design (`groupByTask`,
+ *   `epochShuffle`: the plan needs every task); only the clean-up is checked.
+ * - otherwise the inputs its first `k` outputs come from (`inputsFor`, default `k`: one output per
+ *   input) plus `readAhead` (default 0; `prefetch(n)` reads `n` ahead).
+ */
+export interface ReadBound<A> {
+  readonly all?: boolean;
+  readonly readAhead?: number;
+  readonly inputsFor?: (input: ReadonlyArray<A>, k: number) => number;
+}
+
+/**
+ * Taking `k` outputs and stopping closes the upstream (its `finally` runs: the stage propagates
+ * `return()`), and the stage has read no more of it than those outputs need (plus its declared
+ * read-ahead): a stage that drains its whole input when only `k` outputs are wanted fails.
+ */
+export const cleansUpOnEarlyExit = async <A, B>(op: Op<A, B>, input: ReadonlyArray<A>, k: number, bound: ReadBound<A> = {}): Promise<boolean> => {
   let started = false;
   let closed = false;
+  let pulled = 0;
   const upstream = defer(async function* () {
     started = true;
     try {
-      yield* input;
+      for (const x of input) {
+        pulled += 1;
+        yield x;
+      }
     } finally {
       closed = true;
     }
   });
   const taken = await toArray(upstream.pipe(op, take(k)));
   // Whatever was opened is closed (take(0) may never open the upstream at all).
-  return taken.length <= k && started === closed;
+  if (!(taken.length <= k && started === closed)) return false;
+  if (bound.all === true) return true;
+  return pulled <= (bound.inputsFor ?? ((_input, n) => n))(input, k) + (bound.readAhead ?? 0);
 };
 
 type Model = { index: number; done: boolean };

@@ -30,6 +30,26 @@ const PERMUTATIONS_OF_3 = [
 ] as const;
 
 describe('applyChunkOrder', () => {
+  it('equals cutting the code points of the text (Python\'s characters, lone surrogates one each) into chunks of len // 3 + 1, for any text and any order of its chunks', () => {
+    const model = (text: string, order: ReadonlyArray<number>) => {
+      const points = [...text];
+      const chunk = Math.floor(points.length / 3) + 1;
+      return order.map((c) => points.slice(c * chunk, (c + 1) * chunk).join('')).join(' ');
+    };
+    const textAndOrder = fc
+      .array(fc.oneof(fc.string({ unit: 'binary' }), fc.constantFrom('\ud800', '\udc00', '😀', ' ')), { maxLength: 12 })
+      .map((parts) => parts.join(''))
+      .chain((text) => {
+        const n = [...text].length;
+        const chunks = Math.ceil(n / (Math.floor(n / 3) + 1));
+        return fc.shuffledSubarray(Array.from({ length: chunks }, (_, i) => i), { minLength: chunks, maxLength: chunks }).map((order) => [text, order] as const);
+      });
+    fc.assert(
+      fc.property(textAndOrder, ([text, order]) => applyChunkOrder(text, order) === model(text, order)),
+      fcParams({ numRuns: 500 }),
+    );
+  });
+
   it('null leaves the text as it is', () => {
     const text = 'x'.repeat(150);
     assert.equal(applyChunkOrder(text, null), text);

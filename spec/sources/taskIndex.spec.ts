@@ -1,8 +1,8 @@
 /**
  * taskIndex: a task file's index equals what the in-memory path (fromJsonl + decodeExample +
  * memoryStore) knows of the same records; read(positions) returns exactly those records; the
- * on-disk cache survives restarts, is rebuilt when the file changes (within the documented limit of
- * its key), keeps settings apart, is shared safely by concurrent processes, and recovers from a
+ * on-disk cache survives restarts, is rebuilt when the file changes (also a same-size edit with its
+ * modification time set back), keeps settings apart, is shared safely by concurrent processes, and recovers from a
  * stale lock. Bad records fail (nothing cached) or are skipped and listed.
  */
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
-import { RecordError } from '../../lib/core/errors.js';
+import { FileError, RecordError } from '../../lib/core/errors.js';
 import type { Example, FileSummary, Located, RecordStore } from '../../lib/core/model.js';
 import { memoryStore } from '../../lib/core/store.js';
 import { fileSummary } from '../../lib/plan/fileSummary.js';
@@ -245,10 +245,9 @@ describe('taskIndex: the cache is rebuilt when the file changes', () => {
     assert.equal((await indexedStore(second.index).read([3]))[0]!.value.query, 'query 8');
   });
 
-  it('the documented limit: in a file over 128 KiB, a same-size change between the first and last 64 KiB with the modification time restored is NOT detected', async () => {
-    // The cache key is path + size + mtime + SHA-256 of the first and last 64 KiB (documented on
-    // loadTaskFileIndex). This pins that limit so that a change to it is deliberate: the stale
-    // index is served, with the old fingerprint.
+  it('a same-size change in the middle of a file over 128 KiB, modification time restored (beyond the 64 KiB head/tail probe): rebuilt, because the status-change time moved', async () => {
+    // The probe alone would miss it (it used to be served stale, with the old fingerprint); the
+    // file's ctime cannot be set back by its owner, and it is part of the cache key.
     const { file, cacheDir } = setup(3000);
     const size = readFileSync(file).length;
     assert.ok(size > 2 * 65536, `file is ${size} bytes`);
@@ -259,8 +258,9 @@ describe('taskIndex: the cache is rebuilt when the file changes', () => {
     writeFileSync(file, text.replace('"query 1500"', '"query 1600"'));
     pinMtime(file);
     const second = await load(file, { indexCacheDir: cacheDir });
-    assert.equal(second.cached, true);
-    assert.equal(second.index.fingerprint, first.index.fingerprint);
+    assert.equal(second.cached, false);
+    assert.notEqual(second.index.fingerprint, first.index.fingerprint);
+    assert.equal((await indexedStore(second.index).read([1500]))[0]!.value.query, 'query 1600');
   });
 
   it('a decompressed copy that went missing is rebuilt', async () => {
@@ -283,7 +283,7 @@ describe('taskIndex: the cache is rebuilt when the file changes', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('query 3', 'query 8'));
     await assert.rejects(
       store.read([3]).then((rs) => rs.map((r) => r.value.query)),
-      RecordError,
+      (e: unknown) => e instanceof FileError && e.path === file && /changed since it was indexed/.test(e.message),
       'the record at position 3 now reads "query 8" instead of "query 3"',
     );
   });
@@ -463,12 +463,12 @@ describe('taskIndex: concurrent indexing and locks', () => {
     writeFileSync(lock, '');
     let settled = false;
     const loading = load(file, { indexCacheDir: cacheDir }).finally(() => (settled = true));
-    await new Promise((r) => setTimeout(r, 2000));
+    await new Promise((r) => setTimeout(r, 4000));
     const tookOver = settled;
     // Release it by hand either way, so that a failure here does not leave a loop polling forever.
     rmSync(lock, { force: true });
     await loading;
-    assert.equal(tookOver, true, 'still waiting after 2 s on an empty lock file (a dead-pid lock is taken over at once)');
+    assert.equal(tookOver, true, 'still waiting after 4 s on an empty lock file (abandoned after 2 s empty; a dead-pid lock is taken over at once)');
   });
 
   it('a lock held by a live process is waited for, and taken over once that process is gone', { timeout: 20_000 }, async () => {

@@ -34,6 +34,8 @@ describe(`collectIssues (FC_SEED=${FC_SEED})`, () => {
     sample: items,
     input: (xs) => xs,
     op: () => collectIssues<number>({ report: collectReport() }),
+    // Lefts are dropped: k outputs come from the inputs up to the k-th Right.
+    reads: { inputsFor: (input, k) => (k === 0 ? 0 : input.findIndex((_x, i) => input.slice(0, i + 1).filter(E.isRight).length === k) + 1 || input.length) },
     numRuns: 40,
   });
 

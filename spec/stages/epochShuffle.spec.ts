@@ -125,6 +125,7 @@ describe(`epochShuffle (FC_SEED=${FC_SEED})`, () => {
     input: (r) => tasksOf(r),
     op: (r) => epochShuffle({ ...r.options, epochs: 1 }),
     numRuns: 10,
+    reads: { all: true }, // the plan needs every task's size
   });
 
   it('reproduces the pipeline vector of numpy-shuffle-spec §9.4 (seed 42, world 2, 2 epochs): every rank slice and every batch task', async () => {

@@ -211,6 +211,7 @@ describe(`groupByTask / buildTaskList (FC_SEED=${FC_SEED})`, () => {
     sample: runnable,
     input: (r) => toArray(from(sourced(r.corpus)).pipe(toTaskFiles())),
     op: (r) => groupByTask(r.options),
+    reads: { all: true }, // the reference's column rules need the whole corpus
   });
 
   describe(`small_threshold and drop_threshold (FC_SEED=${FC_SEED})`, () => {

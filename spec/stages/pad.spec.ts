@@ -156,6 +156,8 @@ describe(`pad (FC_SEED=${FC_SEED})`, () => {
       [{ padTokenId: 0, paddingSide: 'middle' as never }, 'padding_side'],
       [{ padTokenId: 0, padToMultipleOf: 0 }, 'pad_to_multiple_of'],
       [{ padTokenId: 0, padToMultipleOf: 2.5 }, 'pad_to_multiple_of'],
+      [{ padTokenId: 0, padToMultipleOf: 2 ** 16 + 1 }, 'pad_to_multiple_of'],
+      [{ padTokenId: 0, padToMultipleOf: 2 ** 50 }, 'pad_to_multiple_of'],
       [{ padTokenId: 0, subBatchSize: 1.5 }, 'sub_batch_size'],
       [{ padTokenId: 0, subBatchSize: Number.NaN }, 'sub_batch_size'],
     ];

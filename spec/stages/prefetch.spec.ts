@@ -144,6 +144,7 @@ describe(`prefetch (FC_SEED=${FC_SEED})`, () => {
     input: ([, xs]) => xs,
     op: ([n]) => prefetch<unknown>(n),
     numRuns: 40,
+    reads: ([n]) => ({ readAhead: n }),
   });
 
   it('the output is the upstream: same items, same order, for any size 0–5 and any speeds of upstream and consumer', async () => {
