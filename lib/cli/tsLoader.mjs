@@ -1,5 +1,5 @@
 // A minimal TypeScript loader for running the library from its sources (development; the package
-// itself is built, see scripts/build.mjs): it strips types from this package's own .ts files with
+// itself is built, see .ci/build.mjs): it strips types from this package's own .ts files with
 // esbuild and leaves every other module to Node. (tsx's global hooks also transform node_modules,
 // which costs time and memory: ~150 MB of RSS for @huggingface/transformers alone.)
 import { existsSync } from 'node:fs';
