@@ -13,6 +13,7 @@ export { withLock, type LockHolder, type LockOptions, type LockWait } from './co
 export { collectReport, type ReportEvent, type ReportSink } from './core/report.js';
 export { noProgress, type ProgressSink, type ProgressTask, type ProgressUnit } from './core/progress.js';
 export { compilePythonFormat, type PythonFormat } from './core/pythonFormat.js';
+export { byCodePoint, codePointLength } from './core/pythonStrings.js';
 export { mapConcurrent, type Step } from './core/mapConcurrent.js';
 export { ConcatStore, MemoryStore, SelectStore, concatStores, memoryStore, metaOf, selectStore } from './core/store.js';
 export {
@@ -87,7 +88,7 @@ export {
   type PlanTask,
   type PlannedBatch,
 } from './plan/epochPlan.js';
-export { applyChunkOrder, codePointLength, drawBatch, type DrawOptions, drawSliceKeyed, keyedDrawSeed, type BatchDraws, type BatchShape, type RecordDraw, type RecordShape } from './plan/batchDraws.js';
+export { applyChunkOrder, drawBatch, type DrawOptions, drawSliceKeyed, keyedDrawSeed, type BatchDraws, type BatchShape, type RecordDraw, type RecordShape } from './plan/batchDraws.js';
 
 export { failOnIssues } from './stages/failOnIssues.js';
 export { collectIssues } from './stages/collectIssues.js';
@@ -110,7 +111,7 @@ export { pad, padRows, type PadOptions } from './stages/pad.js';
 
 export { flagEmbeddingBatches, flagEmbeddingBatchesFromRecords, flagEmbeddingStages, type FlagEmbeddingOptions } from './pipelines/flagEmbeddingIcl.js';
 export { researchBatches, researchStageOptions, researchStages, type ResearchOptions } from './pipelines/research.js';
-export { toResearchDumpRecord } from './sinks/researchDumpRecord.js';
+export { toDumpRecord, toResearchDumpRecord } from './sinks/dumpRecord.js';
 export { batchBySplit, type BatchBySplitOptions } from './stages/batchBySplit.js';
 export { loadDatasetSplits, prepareResearchDataset, type DatasetSplitsOptions } from './sources/datasetSplits.js';
 export { loadResearchDataset, loadResearchFromDisk, RESEARCH_LOG, type DatasetSplit, type ResearchDataset, type ResearchLog } from './sources/researchDataset.js';
@@ -168,7 +169,7 @@ export {
   type ManifestShard,
   type ShardEvent,
 } from './sinks/exportSteps.js';
-export { planReport, formatPlanReport, type PlanReport, type PlanReportOptions, type PlannedTask, type GroupSizeRule } from './plan/planReport.js';
+export { planReport, formatPlanReport, type PlanReport, type PlanReportOptions, type PlannedTask, type GroupSizeRule } from './pipelines/planReport.js';
 
 export * from './random/index.js';
 export * from './tokenizers/index.js';

@@ -19,7 +19,7 @@ import { toArray } from 'ix/asynciterable';
 import { take } from 'ix/asynciterable/operators';
 import { readResumeState } from '../../lib/core/resume.js';
 import { flagEmbeddingBatches, type FlagEmbeddingOptions } from '../../lib/pipelines/flagEmbeddingIcl.js';
-import { planReport } from '../../lib/plan/planReport.js';
+import { planReport } from '../../lib/pipelines/planReport.js';
 import { indexTaskFiles } from '../../lib/sources/indexTaskFiles.js';
 import { loadDefaultTokenizer } from '../../lib/tokenizers/transformers.js';
 import { makeCorpus } from './corpus.js';

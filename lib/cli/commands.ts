@@ -9,15 +9,15 @@ import { basename, dirname } from 'node:path';
 import { take, tap } from 'ix/asynciterable/operators';
 import { atomicWriteFile, openAtomic } from '../core/atomicFile.js';
 import { asFileError, ConfigError } from '../core/errors.js';
-import type { PaddedBatch, PaddedTensor, ResumeState, ResumeStateV1 } from '../core/model.js';
+import type { ResumeState, ResumeStateV1 } from '../core/model.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { ReportSink } from '../core/report.js';
 import { readResumeState, writeResumeState } from '../core/resume.js';
-import { formatPlanReport, planReport } from '../plan/planReport.js';
+import { formatPlanReport, planReport } from '../pipelines/planReport.js';
 import { flagEmbeddingBatches, type FlagEmbeddingOptions } from '../pipelines/flagEmbeddingIcl.js';
 import { researchBatches, type ResearchOptions } from '../pipelines/research.js';
-import { researchPlanReport } from '../plan/researchPlanReport.js';
-import { toResearchDumpRecord } from '../sinks/researchDumpRecord.js';
+import { researchPlanReport } from '../pipelines/researchPlanReport.js';
+import { toDumpRecord, toResearchDumpRecord } from '../sinks/dumpRecord.js';
 import { listTaskFiles } from '../sources/taskFiles.js';
 import { defaultTokenizerDir, loadTokenizer } from '../tokenizers/transformers.js';
 import { ARGUMENTS, type ArgumentName, type CommandName, type Flavor, type OptionSpec, type ParsedArguments } from './args.js';
@@ -208,35 +208,6 @@ export const researchOptionsFromArguments = (args: ParsedArguments, tokenizer: R
     ...(args.prefetch === undefined ? {} : { prefetch: args.prefetch }),
     ...(args.workers === undefined ? {} : { workers: args.workers }),
     ...(args.concurrency === undefined ? {} : { concurrency: args.concurrency }),
-  };
-};
-
-/**
- * One step as the reference oracle prints it: `epoch`, `example_indices` (global record indices in
- * the reference's concatenation order), `queries_text`, `passages_text`, `teacher_scores`,
- * `no_in_batch_neg`, `q_ids`, `q_mask`, `p_ids`, `p_mask` (lists of tensors with `sub_batch_size`);
- * and `false_negative_mask` (one boolean row per query) when the batch carries one.
- *
- * @category sinks
- */
-export const toDumpRecord = (batch: PaddedBatch) => {
-  const { padded } = batch;
-  const ids = (t: PaddedTensor) => t.inputIds;
-  const mask = (t: PaddedTensor) => t.attentionMask;
-  const tensors =
-    padded.kind === 'whole'
-      ? { q_ids: ids(padded.queries), q_mask: mask(padded.queries), p_ids: ids(padded.passages), p_mask: mask(padded.passages) }
-      : { q_ids: padded.queries.map(ids), q_mask: padded.queries.map(mask), p_ids: padded.passages.map(ids), p_mask: padded.passages.map(mask) };
-  return {
-    epoch: batch.epoch,
-    example_indices: batch.indices.map((i) => batch.task.offset + i),
-    queries_text: batch.queries,
-    passages_text: batch.passages,
-    teacher_scores: batch.teacherScores,
-    no_in_batch_neg: batch.noInBatchNeg,
-    ...tensors,
-    // Only when asked for (--false_negative_scope): without it the line is the reference oracle's, field for field.
-    ...(batch.falseNegativeMask === undefined ? {} : { false_negative_mask: batch.falseNegativeMask }),
   };
 };
 

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { codePointLength } from '../plan/batchDraws.js';
+import { codePointLength } from './pythonStrings.js';
 import { InvariantError } from './errors.js';
 import type { Example, Located, RecordMeta, RecordStore } from './model.js';
 

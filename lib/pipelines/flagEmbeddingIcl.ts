@@ -13,7 +13,7 @@ import type { SourcedExample } from '../sources/taskFiles.js';
 import { mapConcurrent } from '../core/mapConcurrent.js';
 import type { AugmentIclOptions } from '../stages/augmentIcl.js';
 import { workerBatches } from '../workers/workerBatches.js';
-import { batchBuilder } from './batchBuilder.js';
+import { batchBuilder } from '../stages/batchBuilder.js';
 import { checkTasks } from '../stages/checkTasks.js';
 import { researchBatches, type ResearchOptions } from './research.js';
 import { epochShuffle, type EpochShuffleOptions } from '../stages/epochShuffle.js';

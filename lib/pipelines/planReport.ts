@@ -6,8 +6,8 @@
  */
 import { toArray } from 'ix/asynciterable';
 import type { Task } from '../core/model.js';
-import { collectReport, type ReportEvent } from '../core/report.js';
-import { noStepsError } from './epochPlan.js';
+import { collectReport, type ReportEvent, type ReportSink } from '../core/report.js';
+import { noStepsError } from '../plan/epochPlan.js';
 import { indexTaskFiles, type IndexTaskFilesOptions } from '../sources/indexTaskFiles.js';
 import { checkTasks, type CheckTasksOptions } from '../stages/checkTasks.js';
 import { groupByTask, type GroupByTaskOptions } from '../stages/groupByTask.js';
@@ -76,23 +76,79 @@ export interface PlanReportOptions extends GroupByTaskOptions, IndexTaskFilesOpt
   readonly trainGroupSize?: number;
 }
 
+/** The range of a per-record group size over a task's records: `fixed` when every record agrees. */
+export const groupSizeRange = (records: number, sizeOf: (i: number) => number, rule: string): GroupSizeRule => {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < records; i++) {
+    const size = sizeOf(i);
+    min = Math.min(min, size);
+    max = Math.max(max, size);
+  }
+  return min === max ? { kind: 'fixed', size: min } : { kind: 'firstRecord', rule, min, max };
+};
+
 const groupSizeRule = (task: Task, trainGroupSize: number): GroupSizeRule => {
-  const range = (values: (i: number) => number, rule: string): GroupSizeRule => {
-    let min = Infinity;
-    let max = -Infinity;
-    for (let i = 0; i < task.store.size; i++) {
-      const v = values(i);
-      min = Math.min(min, v);
-      max = Math.max(max, v);
-    }
-    return min === max ? { kind: 'fixed', size: min } : { kind: 'firstRecord', rule, min, max };
-  };
+  const range = (sizeOf: (i: number) => number, rule: string) => groupSizeRange(task.store.size, sizeOf, rule);
   if (!task.columns.type) return range((i) => task.store.meta(i).trainGroupSize ?? trainGroupSize, "the first record's train_group_size");
   if (task.type === 'only_1neg') return { kind: 'fixed', size: 2 };
   if (task.type === 'symmetric_class') {
     return range((i) => Math.min(task.store.meta(i).negatives + 1, trainGroupSize), 'min(len(neg of the first record) + 1, train_group_size)');
   }
   return { kind: 'fixed', size: trainGroupSize };
+};
+
+/** What a plan reads of a task, whichever flavor grouped it. */
+type PlannableTask = Pick<Task, 'index' | 'name' | 'files' | 'type' | 'batchSize'> & { readonly store: { readonly size: number } };
+
+/** A task's line in a plan: its global batch, batches per epoch and the tail every epoch leaves out. */
+export const plannedTask = (task: PlannableTask, worldSize: number, groupSize: GroupSizeRule, noInBatchNeg: boolean): PlannedTask => {
+  const globalBatchSize = task.batchSize * worldSize;
+  const batchesPerEpoch = Math.floor(task.store.size / globalBatchSize);
+  return {
+    index: task.index,
+    name: task.name,
+    files: task.files,
+    type: task.type ?? null,
+    records: task.store.size,
+    batchSize: task.batchSize,
+    globalBatchSize,
+    groupSize,
+    batchesPerEpoch,
+    droppedPerEpoch: task.store.size - batchesPerEpoch * globalBatchSize,
+    noInBatchNeg,
+  };
+};
+
+/** The plan's totals, and every drop the run's report events name, by cause. */
+export const assemblePlan = (worldSize: number, perDeviceTrainBatchSize: number, tasks: ReadonlyArray<PlannedTask>, events: ReadonlyArray<ReportEvent>): PlanReport => {
+  const dropped = (reason: 'small_threshold' | 'drop_threshold') =>
+    events.flatMap((e) => (e.kind === 'taskDropped' && e.reason === reason ? [{ files: e.files, records: e.records }] : []));
+  return {
+    worldSize,
+    perDeviceTrainBatchSize,
+    tasks,
+    stepsPerEpoch: tasks.reduce((n, t) => n + t.batchesPerEpoch, 0),
+    recordsPerEpoch: tasks.reduce((n, t) => n + t.batchesPerEpoch * t.globalBatchSize, 0),
+    dropped: {
+      incompleteLastBatchPerEpoch: tasks.reduce((n, t) => n + t.droppedPerEpoch, 0),
+      smallThreshold: dropped('small_threshold'),
+      dropThreshold: dropped('drop_threshold'),
+      subsampling: events.flatMap((e) => (e.kind === 'fileSubsampled' ? [{ file: e.file, records: e.records, kept: e.kept }] : [])),
+      skippedFiles: events.flatMap((e) => (e.kind === 'fileSkipped' ? [{ file: e.file, reason: e.reason }] : [])),
+      badRecords: events.filter((e) => e.kind === 'recordDropped').length,
+    },
+  };
+};
+
+/** A report sink that keeps the events for the plan and forwards them to the caller's sink too. */
+export const teeReport = (sink: ReportSink | undefined) => {
+  const report = collectReport();
+  const add = (e: ReportEvent) => {
+    report.add(e);
+    sink?.add(e);
+  };
+  return { events: () => report.events, sink: { add } satisfies ReportSink };
 };
 
 /**
@@ -107,49 +163,12 @@ const groupSizeRule = (task: Task, trainGroupSize: number): GroupSizeRule => {
 export const planReport = async (trainData: ReadonlyArray<string>, options: PlanReportOptions): Promise<PlanReport> => {
   const { trainGroupSize } = validateSampleGroupOptions({ seed: options.seed, trainGroupSize: options.trainGroupSize });
   const worldSize = options.worldSize ?? 1;
-  const report = collectReport();
-  const forward = (e: ReportEvent) => {
-    report.add(e);
-    options.report?.add(e);
-  };
-  const tasks = await toArray(indexTaskFiles(trainData, { ...options, report: { add: forward } }).pipe(groupByTask({ ...options, report: { add: forward } }), checkTasks(options)));
-  const planned = tasks.map((task): PlannedTask => {
-    const globalBatchSize = task.batchSize * worldSize;
-    const batchesPerEpoch = Math.floor(task.store.size / globalBatchSize);
-    return {
-      index: task.index,
-      name: task.name,
-      files: task.files,
-      type: task.type ?? null,
-      records: task.store.size,
-      batchSize: task.batchSize,
-      globalBatchSize,
-      groupSize: groupSizeRule(task, trainGroupSize),
-      batchesPerEpoch,
-      droppedPerEpoch: task.store.size - batchesPerEpoch * globalBatchSize,
-      noInBatchNeg: task.noInBatchNeg,
-    };
-  });
+  const report = teeReport(options.report);
+  const tasks = await toArray(indexTaskFiles(trainData, { ...options, report: report.sink }).pipe(groupByTask({ ...options, report: report.sink }), checkTasks(options)));
+  const planned = tasks.map((task) => plannedTask(task, worldSize, groupSizeRule(task, trainGroupSize), task.noInBatchNeg));
   // dump fails here, before its first batch: so does plan.
   if (planned.every((t) => t.batchesPerEpoch === 0)) throw noStepsError(planned.map((t) => ({ name: t.name, size: t.records, globalBatchSize: t.globalBatchSize })));
-  const events = report.events;
-  const dropped = (reason: 'small_threshold' | 'drop_threshold') =>
-    events.flatMap((e) => (e.kind === 'taskDropped' && e.reason === reason ? [{ files: e.files, records: e.records }] : []));
-  return {
-    worldSize,
-    perDeviceTrainBatchSize: options.perDeviceTrainBatchSize,
-    tasks: planned,
-    stepsPerEpoch: planned.reduce((n, t) => n + t.batchesPerEpoch, 0),
-    recordsPerEpoch: planned.reduce((n, t) => n + t.batchesPerEpoch * t.globalBatchSize, 0),
-    dropped: {
-      incompleteLastBatchPerEpoch: planned.reduce((n, t) => n + t.droppedPerEpoch, 0),
-      smallThreshold: dropped('small_threshold'),
-      dropThreshold: dropped('drop_threshold'),
-      subsampling: events.flatMap((e) => (e.kind === 'fileSubsampled' ? [{ file: e.file, records: e.records, kept: e.kept }] : [])),
-      skippedFiles: events.flatMap((e) => (e.kind === 'fileSkipped' ? [{ file: e.file, reason: e.reason }] : [])),
-      badRecords: events.filter((e) => e.kind === 'recordDropped').length,
-    },
-  };
+  return assemblePlan(worldSize, options.perDeviceTrainBatchSize, planned, report.events());
 };
 
 const describeGroupSize = (g: GroupSizeRule): string => (g.kind === 'fixed' ? String(g.size) : `${g.min}–${g.max} (${g.rule})`);

@@ -25,7 +25,7 @@ import type { ResumeState, ResumeStateV1 } from '../core/model.js';
 import { maskFalseNegatives, type FalseNegativeScope } from '../stages/maskFalseNegatives.js';
 import type { Seed } from '../random/seed.js';
 import { workerBatches } from '../workers/workerBatches.js';
-import { batchBuilder, type BatchBuilderOptions } from './batchBuilder.js';
+import { batchBuilder, type BatchBuilderOptions } from '../stages/batchBuilder.js';
 
 /**
  * Everything the research flavor reads: the research module's `DataArguments` (camelCase, its

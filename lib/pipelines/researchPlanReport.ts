@@ -4,11 +4,10 @@
  * @module
  */
 import { toArray } from 'ix/asynciterable';
-import { collectReport, type ReportEvent } from '../core/report.js';
 import { loadDatasetSplits, type DatasetSplitsOptions } from '../sources/datasetSplits.js';
 import { batchBySplit, type BatchBySplitOptions } from '../stages/batchBySplit.js';
-import type { GroupSizeRule, PlanReport, PlannedTask } from './planReport.js';
-import { researchGroupSize, researchMessages } from './researchRules.js';
+import { assemblePlan, groupSizeRange, plannedTask, teeReport, type PlanReport } from './planReport.js';
+import { researchGroupSize, researchMessages } from '../plan/researchRules.js';
 
 /**
  * Options of {@link researchPlanReport}: the research flavor's data and batch-size arguments.
@@ -33,50 +32,12 @@ export type ResearchPlanOptions = DatasetSplitsOptions & BatchBySplitOptions;
  */
 export const researchPlanReport = async (options: ResearchPlanOptions): Promise<PlanReport> => {
   const worldSize = options.worldSize ?? 1;
-  const report = collectReport();
-  const forward = (e: ReportEvent) => {
-    report.add(e);
-    options.report?.add(e);
-  };
-  const tasks = await toArray(loadDatasetSplits({ ...options, report: { add: forward } }).pipe(batchBySplit(options)));
-  const planned = tasks.map((task): PlannedTask => {
-    const globalBatchSize = task.batchSize * worldSize;
-    const batchesPerEpoch = Math.floor(task.store.size / globalBatchSize);
-    let min = Infinity;
-    let max = -Infinity;
-    for (let i = 0; i < task.store.size; i++) {
-      const size = researchGroupSize(task.store.meta(i).type ?? '', options);
-      min = Math.min(min, size);
-      max = Math.max(max, size);
-    }
-    const groupSize: GroupSizeRule = min === max ? { kind: 'fixed', size: min } : { kind: 'firstRecord', rule: "by the type of the batch's first record", min, max };
-    return {
-      index: task.index,
-      name: task.name,
-      files: task.files,
-      type: task.type ?? null,
-      records: task.store.size,
-      batchSize: task.batchSize,
-      globalBatchSize,
-      groupSize,
-      batchesPerEpoch,
-      droppedPerEpoch: task.store.size - batchesPerEpoch * globalBatchSize,
-      noInBatchNeg: researchMessages(task.type ?? '', 1)[0] === 'not in-batch',
-    };
+  const report = teeReport(options.report);
+  const tasks = await toArray(loadDatasetSplits({ ...options, report: report.sink }).pipe(batchBySplit(options)));
+  const planned = tasks.map((task) => {
+    const type = (i: number) => task.store.meta(i).type ?? '';
+    const groupSize = groupSizeRange(task.store.size, (i) => researchGroupSize(type(i), options), "by the type of the batch's first record");
+    return plannedTask(task, worldSize, groupSize, researchMessages(task.type ?? '', 1)[0] === 'not in-batch');
   });
-  return {
-    worldSize,
-    perDeviceTrainBatchSize: options.perDeviceTrainBatchSize,
-    tasks: planned,
-    stepsPerEpoch: planned.reduce((n, t) => n + t.batchesPerEpoch, 0),
-    recordsPerEpoch: planned.reduce((n, t) => n + t.batchesPerEpoch * t.globalBatchSize, 0),
-    dropped: {
-      incompleteLastBatchPerEpoch: planned.reduce((n, t) => n + t.droppedPerEpoch, 0),
-      smallThreshold: [],
-      dropThreshold: [],
-      subsampling: [],
-      skippedFiles: report.events.flatMap((e) => (e.kind === 'fileSkipped' ? [{ file: e.file, reason: e.reason }] : [])),
-      badRecords: 0,
-    },
-  };
+  return assemblePlan(worldSize, options.perDeviceTrainBatchSize, planned, report.events());
 };

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { InvariantError } from '../core/errors.js';
 import type { IclDraw } from '../core/model.js';
+import { codePointLength } from '../core/pythonStrings.js';
 import { PythonRandom } from '../random/pythonRandom.js';
 
 /**
@@ -202,18 +203,4 @@ export const applyChunkOrder = (text: string, order: ReadonlyArray<number> | nul
   }
   starts.push(text.length);
   return order.map((c) => text.slice(starts[c] ?? text.length, starts[c + 1] ?? text.length)).join(' ');
-};
-
-/** Python's `len(text)`: code points, not UTF-16 units. */
-export const codePointLength = (text: string): number => {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
-      const d = text.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) i++;
-    }
-    n++;
-  }
-  return n;
 };

@@ -1,15 +1,51 @@
 /**
- * One research-flavor step as the research oracle (../shared/oracle/run_research.py) prints it.
+ * One step as the reference oracles print it: the fields of `dump`'s JSON lines.
  *
  * @module
  */
 import type { PaddedBatch, PaddedTensor } from '../core/model.js';
 
+/** `q_ids`, `q_mask`, `p_ids`, `p_mask`: one matrix each, or a list of them with `sub_batch_size`. */
+const tensorFields = ({ padded }: PaddedBatch) => {
+  const ids = (t: PaddedTensor) => t.inputIds;
+  const mask = (t: PaddedTensor) => t.attentionMask;
+  return padded.kind === 'whole'
+    ? { q_ids: ids(padded.queries), q_mask: mask(padded.queries), p_ids: ids(padded.passages), p_mask: mask(padded.passages) }
+    : { q_ids: padded.queries.map(ids), q_mask: padded.queries.map(mask), p_ids: padded.passages.map(ids), p_mask: padded.passages.map(mask) };
+};
+
+/** Only when asked for (--false_negative_scope): without it a line is the oracle's, field for field. */
+const maskField = (batch: PaddedBatch) => (batch.falseNegativeMask === undefined ? {} : { false_negative_mask: batch.falseNegativeMask });
+
 /**
- * A step's fields as the research oracle prints them: `epoch`, `example_indices` (global row indices
- * in the concatenation of the splits), `queries_text`, `passages_text`, `messages`,
- * `teacher_scores` (null when none), `q_ids`, `q_mask`, `p_ids`, `p_mask` (lists of tensors with
- * `sub_batch_size`), and `false_negative_mask` when the batch carries one.
+ * An icl-flavor step as the reference oracle (../shared/oracle/run_ref.py) prints it: `epoch`,
+ * `example_indices` (global record indices in the reference's concatenation order),
+ * `queries_text`, `passages_text`, `teacher_scores`, `no_in_batch_neg`, `q_ids`, `q_mask`, `p_ids`,
+ * `p_mask` (lists of tensors with `sub_batch_size`); and `false_negative_mask` (one boolean row per
+ * query) when the batch carries one.
+ *
+ * @example
+ * for await (const batch of flagEmbeddingBatches(options)) console.log(JSON.stringify(toDumpRecord(batch)));
+ *
+ * @category sinks
+ */
+export const toDumpRecord = (batch: PaddedBatch) => ({
+  epoch: batch.epoch,
+  example_indices: batch.indices.map((i) => batch.task.offset + i),
+  queries_text: batch.queries,
+  passages_text: batch.passages,
+  teacher_scores: batch.teacherScores,
+  no_in_batch_neg: batch.noInBatchNeg,
+  ...tensorFields(batch),
+  ...maskField(batch),
+});
+
+/**
+ * A research-flavor step as the research oracle (../shared/oracle/run_research.py) prints it:
+ * `epoch`, `example_indices` (global row indices in the concatenation of the splits),
+ * `queries_text`, `passages_text`, `messages`, `teacher_scores` (null when none), `q_ids`, `q_mask`,
+ * `p_ids`, `p_mask` (lists of tensors with `sub_batch_size`), and `false_negative_mask` when the
+ * batch carries one.
  *
  * @example
  * for await (const batch of researchBatches(options)) console.log(JSON.stringify(toResearchDumpRecord(batch)));
@@ -17,13 +53,6 @@ import type { PaddedBatch, PaddedTensor } from '../core/model.js';
  * @category sinks
  */
 export const toResearchDumpRecord = (batch: PaddedBatch) => {
-  const { padded } = batch;
-  const ids = (t: PaddedTensor) => t.inputIds;
-  const mask = (t: PaddedTensor) => t.attentionMask;
-  const tensors =
-    padded.kind === 'whole'
-      ? { q_ids: ids(padded.queries), q_mask: mask(padded.queries), p_ids: ids(padded.passages), p_mask: mask(padded.passages) }
-      : { q_ids: padded.queries.map(ids), q_mask: padded.queries.map(mask), p_ids: padded.passages.map(ids), p_mask: padded.passages.map(mask) };
   const global = batch.task.globalIndices;
   return {
     epoch: batch.epoch,
@@ -32,8 +61,7 @@ export const toResearchDumpRecord = (batch: PaddedBatch) => {
     passages_text: batch.passages,
     messages: batch.messages ?? [],
     teacher_scores: batch.teacherScores,
-    ...tensors,
-    // Only when asked for (--false_negative_scope): without it the line is the research oracle's, field for field.
-    ...(batch.falseNegativeMask === undefined ? {} : { false_negative_mask: batch.falseNegativeMask }),
+    ...tensorFields(batch),
+    ...maskField(batch),
   };
 };

@@ -12,6 +12,7 @@
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { ConfigError } from '../core/errors.js';
+import { byCodePoint } from '../core/pythonStrings.js';
 
 /** Escapes a character for a `u`-mode regular expression (where only syntax characters may be escaped). */
 const escapeRegex = (c: string): string => (/[\\^$.*+?()[\]{}|/]/.test(c) ? `\\${c}` : c);
@@ -122,17 +123,6 @@ const FILES_TO_IGNORE = ['README.md', 'config.json', 'dataset_info.json', 'datas
 const partsOf = (path: string): string[] => path.split('/').filter((p) => p !== '');
 const hiddenParts = (path: string): number => partsOf(path).filter((p) => p.startsWith('.') && !/^\.+$/.test(p)).length;
 const specialParts = (path: string): number => partsOf(posix.dirname(path)).filter((p) => p.startsWith('__')).length;
-
-/** Python's `sorted()` on str: by code point. */
-export const byCodePoint = (a: string, b: string): number => {
-  const x = [...a];
-  const y = [...b];
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
-    if (d !== 0) return d;
-  }
-  return x.length - y.length;
-};
 
 interface Entry {
   readonly path: string;

@@ -9,7 +9,7 @@ import { RecordError, type Issue } from '../core/errors.js';
 import type { Example, Located, RecordMeta, RecordStore } from '../core/model.js';
 import type { Features } from '../arrow/features.js';
 import type { Row } from '../arrow/values.js';
-import { codePointLength } from '../plan/batchDraws.js';
+import { codePointLength } from '../core/pythonStrings.js';
 import type { Schema } from './hfSchema.js';
 
 /**

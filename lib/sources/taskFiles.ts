@@ -9,6 +9,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { ReadonlyNonEmptyArray } from 'fp-ts/lib/ReadonlyNonEmptyArray.js';
 import { defer, type AsyncIterableX } from 'ix/asynciterable';
 import { asFileError, ConfigError, type Issue } from '../core/errors.js';
+import { byCodePoint } from '../core/pythonStrings.js';
 import type { Example, Located, TaskFileOrigin } from '../core/model.js';
 import type { ReportSink } from '../core/report.js';
 import { decodeExample } from '../schema/record.js';
@@ -35,17 +36,6 @@ export interface SourcedExample extends Located<Example> {
 
 /** `.json` and `.jsonl` as the reference; their `.gz` forms too (read as the files they compress). */
 const isTaskFileName = (name: string): boolean => /\.jsonl?(\.gz)?$/.test(name);
-
-/** Python's `sorted()` on str: by code point, not by UTF-16 unit as JS's default sort. */
-const byCodePoint = (a: string, b: string): number => {
-  const x = [...a];
-  const y = [...b];
-  for (let i = 0; i < Math.min(x.length, y.length); i++) {
-    const d = x[i]!.codePointAt(0)! - y[i]!.codePointAt(0)!;
-    if (d !== 0) return d;
-  }
-  return x.length - y.length;
-};
 
 /** Follows symlinks; a dangling one is not a file. */
 const isRegularFile = (path: string): Promise<boolean> =>

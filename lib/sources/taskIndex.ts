@@ -20,7 +20,7 @@ import { ensurePrivateDir, foreignOwner } from '../core/privateDir.js';
 import type { ProgressSink } from '../core/progress.js';
 import type { ReportSink } from '../core/report.js';
 import { decodeExample } from '../schema/record.js';
-import { codePointLength } from '../plan/batchDraws.js';
+import { codePointLength } from '../core/pythonStrings.js';
 import { fileSummary } from '../plan/fileSummary.js';
 import { kindOf, openRegularFile, parseText, spanText, taskFileBytes } from './jsonl.js';
 import { recordSpans, type SpanProblem } from './recordSpans.js';

@@ -5,10 +5,10 @@
  */
 import type { Step } from '../core/mapConcurrent.js';
 import type { PaddedBatch, SampledBatch, TokenizedBatch } from '../core/model.js';
-import { augmentIclStep, type AugmentIclOptions } from '../stages/augmentIcl.js';
-import { formatPromptStep, type FormatPromptOptions } from '../stages/formatPrompt.js';
-import { padStep } from '../stages/pad.js';
-import { tokenizeStep } from '../stages/tokenize.js';
+import { augmentIclStep, type AugmentIclOptions } from './augmentIcl.js';
+import { formatPromptStep, type FormatPromptOptions } from './formatPrompt.js';
+import { padStep } from './pad.js';
+import { tokenizeStep } from './tokenize.js';
 
 /**
  * What {@link batchBuilder} reads.

@@ -12,7 +12,7 @@ import { ConfigError } from '../core/errors.js';
 import { mapConcurrent } from '../core/mapConcurrent.js';
 import type { PaddedBatch, PaddedTensor, SampledBatch, Task } from '../core/model.js';
 import type { FlagEmbeddingOptions } from '../pipelines/flagEmbeddingIcl.js';
-import { paddingStep } from '../pipelines/batchBuilder.js';
+import { paddingStep } from '../stages/batchBuilder.js';
 import { indexTaskFiles } from '../sources/indexTaskFiles.js';
 import { augmentIclWithDetail, type IclDetail } from '../stages/augmentIcl.js';
 import { epochShuffle } from '../stages/epochShuffle.js';

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SampledBatch } from '../core/model.js';
-import { type BatchBuilderOptions, textBuilder } from '../pipelines/batchBuilder.js';
+import { type BatchBuilderOptions, textBuilder } from '../stages/batchBuilder.js';
 import { tokenizerFromRecipe } from '../tokenizers/transformers.js';
 import { errorToWire, packRows, type Request, type Response, type WorkerOptions } from './wire.js';
 

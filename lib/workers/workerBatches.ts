@@ -13,7 +13,7 @@ import type { Op } from '../core/operator.js';
 import { operator } from '../core/operator.js';
 import type { TokenizerPort } from '../tokenizers/port.js';
 import { errorFromWire, toWire, unpackRows, type Request, type Response, type WorkerOptions } from './wire.js';
-import { paddingStep, type BatchBuilderOptions } from '../pipelines/batchBuilder.js';
+import { paddingStep, type BatchBuilderOptions } from '../stages/batchBuilder.js';
 
 /**
  * Where a worker thread starts. Built (dist/, plain JavaScript), the worker module itself; run from

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { PlanReport } from '../../lib/plan/planReport.js';
+import type { PlanReport } from '../../lib/pipelines/planReport.js';
 import { runCli, type CliRun } from '../helpers/run.js';
 import { jsonl, record, writeTree } from '../helpers/tmp.js';
 

@@ -12,7 +12,7 @@ import { toArray } from 'ix/asynciterable';
 import { collectReport } from '../../lib/core/report.js';
 import { flagEmbeddingBatches } from '../../lib/pipelines/flagEmbeddingIcl.js';
 import { researchBatches, type ResearchOptions } from '../../lib/pipelines/research.js';
-import { toResearchDumpRecord } from '../../lib/sinks/researchDumpRecord.js';
+import { toResearchDumpRecord } from '../../lib/sinks/dumpRecord.js';
 import { loadResearchDataset } from '../../lib/sources/researchDataset.js';
 import { fixtureTokenizer } from '../../lib/tokenizers/fixture.js';
 import { FC_SEED, fcParams } from '../helpers/fc.js';

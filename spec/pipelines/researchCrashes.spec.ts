@@ -13,7 +13,7 @@ import { toArray } from 'ix/asynciterable';
 import { take } from 'ix/asynciterable/operators';
 import { ConfigError, RecordError } from '../../lib/core/errors.js';
 import { researchBatches, type ResearchOptions } from '../../lib/pipelines/research.js';
-import { toResearchDumpRecord } from '../../lib/sinks/researchDumpRecord.js';
+import { toResearchDumpRecord } from '../../lib/sinks/dumpRecord.js';
 import { fixtureTokenizer } from '../../lib/tokenizers/fixture.js';
 import { defaultTokenizerDir } from '../../lib/tokenizers/transformers.js';
 import { needsResearchOracle, oraclePython, researchOracleScript } from '../helpers/oracle.js';

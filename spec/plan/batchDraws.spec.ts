@@ -1,11 +1,11 @@
 /**
- * Per-batch draws: the chunk shuffle's cutting (`applyChunkOrder`), Python's `len`
- * (`codePointLength`), and `drawBatch`'s draw order checked call for call against CPython.
+ * Per-batch draws: the chunk shuffle's cutting (`applyChunkOrder`) and `drawBatch`'s draw order
+ * checked call for call against CPython.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { applyChunkOrder, codePointLength, drawBatch, type BatchShape } from '../../lib/plan/batchDraws.js';
+import { applyChunkOrder, drawBatch, type BatchShape } from '../../lib/plan/batchDraws.js';
 import { PythonRandom } from '../../lib/random/pythonRandom.js';
 import { fcParams, FC_SEED } from '../helpers/fc.js';
 
@@ -109,46 +109,6 @@ describe('applyChunkOrder', () => {
         fcParams({ numRuns: 200 }),
       );
     });
-  });
-});
-
-describe(`codePointLength equals [...s].length (FC_SEED=${FC_SEED})`, () => {
-  it('examples: ASCII, BMP, astral, a lone surrogate each, a trailing high surrogate', () => {
-    assert.equal(codePointLength(''), 0);
-    assert.equal(codePointLength('abc'), 3);
-    assert.equal(codePointLength('é中'), 2);
-    assert.equal(codePointLength('😀𝔽'), 2);
-    assert.equal('😀𝔽'.length, 4);
-    assert.equal(codePointLength('\uDE00\uD83D'), 2); // low then high: two lone surrogates
-    assert.equal(codePointLength('a\uD83D'), 2);
-  });
-
-  for (const unit of ['binary', 'grapheme', 'grapheme-composite', 'binary-ascii'] as const) {
-    it(`fc.string({ unit: '${unit}' })`, () => {
-      fc.assert(
-        fc.property(fc.string({ unit, maxLength: 200 }), (s) => codePointLength(s) === [...s].length),
-        fcParams({ numRuns: 300 }),
-      );
-    });
-  }
-
-  it('the property can fail: UTF-16 length is caught by the binary and grapheme generators', () => {
-    const utf16Length = (s: string) => s.length;
-    for (const unit of ['binary', 'grapheme'] as const) {
-      const run = fc.check(
-        fc.property(fc.string({ unit, maxLength: 200 }), (s) => utf16Length(s) === [...s].length),
-        fcParams({ numRuns: 300 }),
-      );
-      assert.equal(run.failed, true, unit);
-    }
-  });
-
-  it('strings mixing lone surrogates, pairs and ASCII', () => {
-    const unit = fc.constantFrom('\uD83D', '\uDE00', '😀', 'a', '\uDBFF', '\uDC00');
-    fc.assert(
-      fc.property(fc.string({ unit, maxLength: 60 }), (s) => codePointLength(s) === [...s].length),
-      fcParams({ numRuns: 300 }),
-    );
   });
 });
 

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { from } from 'ix/asynciterable';
 import { openSavedDataset, readSavedRows } from '../../lib/arrow/savedDataset.js';
-import { toDumpRecord } from '../../lib/cli/commands.js';
+import { toDumpRecord } from '../../lib/sinks/dumpRecord.js';
 import type { PaddedBatch, ResumeState, ResumeStateV1 } from '../../lib/core/model.js';
 import { operator } from '../../lib/core/operator.js';
 import { flagEmbeddingBatches, type FlagEmbeddingOptions } from '../../lib/pipelines/flagEmbeddingIcl.js';

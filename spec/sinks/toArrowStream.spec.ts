@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { from, toArray } from 'ix/asynciterable';
 import { take } from 'ix/asynciterable/operators';
 import { Data, List, RecordBatchReader, Vector, type Table, tableFromIPC } from 'apache-arrow';
-import { toDumpRecord } from '../../lib/cli/commands.js';
+import { toDumpRecord } from '../../lib/sinks/dumpRecord.js';
 import type { PaddedBatch } from '../../lib/core/model.js';
 import { operator } from '../../lib/core/operator.js';
 import { flagEmbeddingBatches } from '../../lib/pipelines/flagEmbeddingIcl.js';

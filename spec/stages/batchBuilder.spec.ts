@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { from, toArray } from 'ix/asynciterable';
 import { isDeepStrictEqual } from 'node:util';
 import { mapConcurrent } from '../../lib/core/mapConcurrent.js';
-import { batchBuilder } from '../../lib/pipelines/batchBuilder.js';
+import { batchBuilder } from '../../lib/stages/batchBuilder.js';
 import { augmentIcl } from '../../lib/stages/augmentIcl.js';
 import { formatPrompt } from '../../lib/stages/formatPrompt.js';
 import { pad } from '../../lib/stages/pad.js';

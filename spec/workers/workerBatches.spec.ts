@@ -15,7 +15,7 @@ import { take } from 'ix/asynciterable/operators';
 import { ConfigError, RecordError } from '../../lib/core/errors.js';
 import { mapConcurrent } from '../../lib/core/mapConcurrent.js';
 import type { PaddedBatch, SampledBatch } from '../../lib/core/model.js';
-import { batchBuilder } from '../../lib/pipelines/batchBuilder.js';
+import { batchBuilder } from '../../lib/stages/batchBuilder.js';
 import { workerBatches } from '../../lib/workers/workerBatches.js';
 import { runnable, sampledBatchesOf, tokenizer } from '../arbitraries/batches.js';
 import { FC_SEED, fcParams } from '../helpers/fc.js';
