@@ -19,6 +19,7 @@ import { researchBatches, type ResearchOptions } from '../pipelines/research.js'
 import { researchPlanReport } from '../pipelines/researchPlanReport.js';
 import { toDumpRecord, toResearchDumpRecord } from '../sinks/dumpRecord.js';
 import { listTaskFiles } from '../sources/taskFiles.js';
+import type { IndexOptions } from '../sources/taskIndex.js';
 import { defaultTokenizerDir, loadTokenizer } from '../tokenizers/transformers.js';
 import { ARGUMENTS, type ArgumentName, type CommandName, type Flavor, type OptionSpec, type ParsedArguments } from './args.js';
 import type { Output } from './output.js';
@@ -226,11 +227,15 @@ export const tokenizerFromArguments = (args: ParsedArguments) =>
 
 /**
  * Progress of the index pass (one read of every changed task file), shown by bytes of the files
- * indexed so far, from the pipeline's `fileIndexed` events: pass `report` to the pipeline, and call
- * `end` when the first result arrives (files read from the cache pass in a moment).
+ * indexed so far (the pipeline's `fileIndexed` events) and of the file being read (`onRead`): pass
+ * `report` and `onRead` to the pipeline, and call `end` when the first result arrives (files read
+ * from the cache pass in a moment).
  */
-const indexingProgress = async (trainData: ReadonlyArray<string>, progress: ProgressSink | null): Promise<{ readonly report: ReportSink; readonly end: () => void }> => {
-  if (progress === null) return { report: { add: () => undefined }, end: () => undefined };
+const indexingProgress = async (
+  trainData: ReadonlyArray<string>,
+  progress: ProgressSink | null,
+): Promise<{ readonly report: ReportSink; readonly onRead: NonNullable<IndexOptions['onRead']>; readonly end: () => void }> => {
+  if (progress === null) return { report: { add: () => undefined }, onRead: () => undefined, end: () => undefined };
   const files = await listTaskFiles(trainData); // no report here: the pipeline reports what it skips
   const sizes = new Map(await Promise.all(files.map(async ({ file }) => [file, await stat(file).then((s) => s.size, () => 0)] as const)));
   const total = [...sizes.values()].reduce((a, b) => a + b, 0);
@@ -249,6 +254,8 @@ const indexingProgress = async (trainData: ReadonlyArray<string>, progress: Prog
         if (indexed >= files.length) task.end();
       },
     },
+    // Within a big file: the bytes of it read so far.
+    onRead: (file, bytesRead) => task.update(done + Math.min(bytesRead, sizes.get(file) ?? 0), current(indexed)),
     end: task.end,
   };
 };
@@ -283,6 +290,7 @@ const dump: Runner = async (context) => {
     ...options,
     progress: notices,
     report: teeReport(report, indexing.report),
+    onRead: indexing.onRead,
     resumeFrom,
     ...(args.steps === undefined ? { epochs: (resumeFrom?.epoch ?? 0) + 1 } : {}),
   });
@@ -355,7 +363,12 @@ const iclPlan: Runner = async ({ args, env, stdout, report, progress, notices })
   // The plan needs no tokenizer: a placeholder that fails loudly if anything asks it for ids.
   const options = optionsFromArguments(args, undefined as unknown as FlagEmbeddingOptions['tokenizer'], env);
   const indexing = await indexingProgress(options.trainData, progress);
-  const result = await planReport(options.trainData, { ...options, progress: notices, report: teeReport(report, indexing.report) }).finally(indexing.end);
+  const result = await planReport(options.trainData, {
+    ...options,
+    progress: notices,
+    report: teeReport(report, indexing.report),
+    onRead: indexing.onRead,
+  }).finally(indexing.end);
   // The plan's incomplete last batches, as dump reports them when it plans an epoch (the same every epoch).
   for (const task of result.tasks) if (task.droppedPerEpoch > 0) report.add({ kind: 'tailDropped', epoch: 0, task: task.name, records: task.droppedPerEpoch });
   await stdout.write(args.json === true ? `${JSON.stringify(result)}\n` : `${formatPlanReport(result)}\n`);
@@ -375,6 +388,7 @@ const stats: Runner = async ({ args, env, stdout, report, progress, notices }) =
     ...options,
     progress: notices,
     report: teeReport(report, indexing.report),
+    onRead: indexing.onRead,
     ...(args.steps === undefined ? {} : { steps: args.steps }),
     ...(args.token_budget === undefined ? {} : { tokenBudget: args.token_budget }),
   }).finally(indexing.end);

@@ -64,6 +64,12 @@ export interface IndexOptions {
   readonly report?: ReportSink;
   /** Where a wait for another process's index build says what it waits for. Default: nowhere (the `lockWaited` event still tells). */
   readonly progress?: ProgressSink;
+  /**
+   * Told, while a file is read to build its index, how many of its bytes (as stored: compressed for
+   * `.gz`) are read so far, every {@link READ_PROGRESS_BYTES}: progress within one big file. Not
+   * called for an index read from the cache.
+   */
+  readonly onRead?: (file: string, bytesRead: number) => void;
   /** The index lock's timings (see `withLock`): heartbeat, silence after which a lock is taken over, waits not shown. */
   readonly lock?: Pick<LockOptions, 'heartbeatMs' | 'staleMs' | 'quietMs'>;
 }
@@ -238,7 +244,10 @@ const cacheKey = (file: string, options: ResolvedOptions): string =>
     .slice(0, 32);
 
 type ResolvedOptions = Required<Pick<IndexOptions, 'knowledgeDistillation' | 'indexCacheDir' | 'badRecords' | 'changeDetection'>> &
-  Pick<IndexOptions, 'report' | 'progress' | 'lock'>;
+  Pick<IndexOptions, 'report' | 'progress' | 'lock' | 'onRead'>;
+
+/** How often (in bytes read) {@link IndexOptions.onRead} is told: often enough for a progress line, rarely enough to cost nothing. */
+export const READ_PROGRESS_BYTES = 8 * 1024 * 1024;
 
 const resolveOptions = (options: IndexOptions): ResolvedOptions => ({
   ...options,
@@ -265,8 +274,18 @@ const buildIndex = async (file: string, handle: FileHandle, options: ResolvedOpt
   const hash = createHash('sha256');
   const rawHash = file.endsWith('.gz') ? createHash('sha256') : null;
   let dataSize = 0;
+  let read = 0;
+  let told = 0;
+  const onRaw = (raw: Buffer): void => {
+    rawHash?.update(raw);
+    read += raw.length;
+    if (options.onRead !== undefined && read - told >= READ_PROGRESS_BYTES) {
+      told = read;
+      options.onRead(file, read);
+    }
+  };
   const bytes = (async function* () {
-    for await (const chunk of taskFileBytes(file, { handle, ...(rawHash === null ? {} : { onRaw: (raw: Buffer) => void rawHash.update(raw) }) })) {
+    for await (const chunk of taskFileBytes(file, { handle, onRaw })) {
       hash.update(chunk);
       dataSize += chunk.length;
       if (copy !== null) {

@@ -22,7 +22,7 @@ import { memoryStore } from '../../lib/core/store.js';
 import { fileSummary } from '../../lib/plan/fileSummary.js';
 import { decodeExample } from '../../lib/schema/record.js';
 import { fromJsonl } from '../../lib/sources/jsonl.js';
-import { indexedStore, loadTaskFileIndex, type IndexOptions, type TaskFileIndex } from '../../lib/sources/taskIndex.js';
+import { indexedStore, loadTaskFileIndex, READ_PROGRESS_BYTES, type IndexOptions, type TaskFileIndex } from '../../lib/sources/taskIndex.js';
 import { fileSpec, TYPES } from '../arbitraries/corpus.js';
 import { FC_SEED, fcParams } from '../helpers/fc.js';
 import { jsonl, record } from '../helpers/tmp.js';
@@ -286,6 +286,35 @@ describe('taskIndex: the cache is rebuilt when the file changes', () => {
       (e: unknown) => e instanceof FileError && e.path === file && /changed since it was indexed/.test(e.message),
       'the record at position 3 now reads "query 8" instead of "query 3"',
     );
+  });
+});
+
+describe('taskIndex: onRead, progress within one big file', () => {
+  it(`is told the bytes read so far every ${READ_PROGRESS_BYTES / 2 ** 20} MiB while a file is indexed (as stored, for .gz too), and not for a cached index`, async () => {
+    const dir = tempDir();
+    const file = join(dir, 'big.jsonl');
+    const filler = 'x'.repeat(4000);
+    writeFileSync(file, jsonl(...Array.from({ length: 6000 }, (_, i) => record(i, { query: `query ${i} ${filler}` }))));
+    const size = readFileSync(file).length;
+    const gz = join(dir, 'big.jsonl.gz');
+    writeFileSync(gz, gzipSync(readFileSync(file), { level: 0 }));
+    const gzSize = readFileSync(gz).length;
+    for (const [path, stored] of [[file, size], [gz, gzSize]] as const) {
+      const cacheDir = tempDir();
+      const told: number[] = [];
+      const onRead = (f: string, bytes: number) => {
+        assert.equal(f, path);
+        told.push(bytes);
+      };
+      assert.equal((await load(path, { indexCacheDir: cacheDir, onRead })).cached, false);
+      assert.equal(told.length, Math.floor(stored / READ_PROGRESS_BYTES), `${path}: ${told.join(', ')} of ${stored}`);
+      told.forEach((bytes, i) => {
+        assert.ok(bytes >= (i + 1) * READ_PROGRESS_BYTES && bytes < (i + 1) * READ_PROGRESS_BYTES + 2 ** 20, `${bytes}`);
+      });
+      told.length = 0;
+      assert.equal((await load(path, { indexCacheDir: cacheDir, onRead })).cached, true);
+      assert.deepEqual(told, []);
+    }
   });
 });
 
