@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { dumpLines, runCli } from '../helpers/run.js';
 import { dumpArgv, goldenFile, loadGoldenConfigs } from './configs.js';
-import { VARIANTS } from './variants.js';
+import { ranksOf, VARIANTS } from './variants.js';
 import { firstDifference, readGolden, type Step } from './compare.js';
 
 describe('parity with FlagEmbedding (oracle goldens on examples/data)', () => {
@@ -24,7 +24,7 @@ describe('parity with FlagEmbedding (oracle goldens on examples/data)', () => {
   for (const variant of VARIANTS) {
     describe(variant.name, () => {
       for (const config of configs) {
-        for (let rank = 0; rank < config.world_size; rank++) {
+        for (const rank of ranksOf(variant, config.world_size)) {
           it(`${config.name}, rank ${rank}/${config.world_size}: ${config.about}`, variant.skip ?? {}, async () => {
             const expected = readGolden(goldenFile(config, rank));
             const run = await runCli([...dumpArgv(config, rank), ...variant.argv]);
