@@ -1,5 +1,5 @@
 /** Temporary task files for specs. */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -11,6 +11,19 @@ export const writeTree = (files: Readonly<Record<string, string>>): string => {
     writeFileSync(join(root, path), content);
   }
   return root;
+};
+
+/** Every file under `dir` with its bytes, by path relative to `dir` (the inverse of {@link writeTree}, as bytes). */
+export const filesOf = (dir: string): Record<string, Buffer> => {
+  const out: Record<string, Buffer> = {};
+  const walk = (d: string, prefix: string) => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(d, entry.name), `${prefix}${entry.name}/`);
+      else out[`${prefix}${entry.name}`] = readFileSync(join(d, entry.name));
+    }
+  };
+  walk(dir, '');
+  return out;
 };
 
 /** JSON Lines of the given records. */

@@ -5,28 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { FC_SEED } from '../helpers/fc.js';
+import { filesOf } from '../helpers/tmp.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const tempDir = () => mkdtempSync(join(tmpdir(), 'llm-retriever-data-export-kills-'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-const filesOf = (dir: string): Record<string, Buffer> => {
-  const out: Record<string, Buffer> = {};
-  const walk = (d: string, prefix: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      if (entry.isDirectory()) walk(join(d, entry.name), `${prefix}${entry.name}/`);
-      else out[`${prefix}${entry.name}`] = readFileSync(join(d, entry.name));
-    }
-  };
-  walk(dir, '');
-  return out;
-};
 
 /** The command, to the end or until killed after `killAfter` ms; how it ended. */
 const exportRun = (argv: ReadonlyArray<string>, killAfter: number | null): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> =>

@@ -18,7 +18,7 @@ import { flagEmbeddingBatches, type FlagEmbeddingOptions } from '../../lib/pipel
 import { EXPORT_MANIFEST, exportSteps, type ExportManifest, type ExportStepsOptions } from '../../lib/sinks/exportSteps.js';
 import { fixtureTokenizer } from '../../lib/tokenizers/fixture.js';
 import { runCli } from '../helpers/run.js';
-import { writeTree } from '../helpers/tmp.js';
+import { filesOf, writeTree } from '../helpers/tmp.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const tokenizer = fixtureTokenizer();
@@ -45,19 +45,6 @@ const options = (out: string, extra: Partial<ExportStepsOptions> = {}): ExportSt
   batches: batchesOf,
   ...extra,
 });
-
-/** Every file of an export folder with its bytes (manifests included: they must match too). */
-const filesOf = (dir: string): Record<string, Buffer> => {
-  const out: Record<string, Buffer> = {};
-  const walk = (d: string, prefix: string) => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      if (entry.isDirectory()) walk(join(d, entry.name), `${prefix}${entry.name}/`);
-      else out[`${prefix}${entry.name}`] = readFileSync(join(d, entry.name));
-    }
-  };
-  walk(dir, '');
-  return out;
-};
 
 const float32 = (xs: ReadonlyArray<number> | null) => (xs === null ? null : [...Float32Array.from(xs)]);
 
