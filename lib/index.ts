@@ -10,7 +10,7 @@ export type * from './core/model.js';
 export { ConfigError, FileError, InvariantError, RecordError, TokenizerError, asFileError, formatIssue, type Issue, type Location } from './core/errors.js';
 export { MAX_IN_FLIGHT, MAX_PAD_MULTIPLE, MAX_PASSAGES_PER_STEP, MAX_WORKERS } from './core/limits.js';
 export { withLock, type LockHolder, type LockOptions, type LockWait } from './core/lockFile.js';
-export { collectReport, type ReportEvent, type ReportSink } from './core/report.js';
+export { collectReport, teeReport, type ReportEvent, type ReportSink } from './core/report.js';
 export { noProgress, type ProgressSink, type ProgressTask, type ProgressUnit } from './core/progress.js';
 export { compilePythonFormat, type PythonFormat } from './core/pythonFormat.js';
 export { byCodePoint, codePointLength } from './core/pythonStrings.js';

@@ -11,7 +11,7 @@ import { atomicWriteFile, openAtomic } from '../core/atomicFile.js';
 import { asFileError, ConfigError } from '../core/errors.js';
 import type { ResumeState, ResumeStateV1 } from '../core/model.js';
 import type { ProgressSink } from '../core/progress.js';
-import type { ReportSink } from '../core/report.js';
+import { teeReport, type ReportSink } from '../core/report.js';
 import { readResumeState, writeResumeState } from '../core/resume.js';
 import { formatPlanReport, planReport } from '../pipelines/planReport.js';
 import { flagEmbeddingBatches, type FlagEmbeddingOptions } from '../pipelines/flagEmbeddingIcl.js';
@@ -23,7 +23,6 @@ import type { IndexOptions } from '../sources/taskIndex.js';
 import { defaultTokenizerDir, loadTokenizer } from '../tokenizers/transformers.js';
 import { ARGUMENTS, type ArgumentName, type CommandName, type Flavor, type OptionSpec, type ParsedArguments } from './args.js';
 import type { Output } from './output.js';
-import { teeReport } from './report.js';
 
 // Loaded by the commands that use them: apache-arrow alone costs about 0.2 s of start-up, and the
 // stats modules 0.15 s, which every dump (the default, JSON) would pay otherwise.

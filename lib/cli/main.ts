@@ -6,14 +6,14 @@
  */
 import type { Writable } from 'node:stream';
 import { ConfigError, FileError, RecordError, TokenizerError } from '../core/errors.js';
-import { collectReport, type ReportSink } from '../core/report.js';
+import { collectReport, teeReport, type ReportSink } from '../core/report.js';
 import { ResumeError } from '../core/resume.js';
 import type { Environment } from './commands.js';
 import { readConfigFile } from './config.js';
 import { isClosedPipe, output } from './output.js';
 import { parseCommandLine, UsageError } from './program.js';
 import { stderrProgress } from './progress.js';
-import { openReportFile, ReportFileError, summarizeReport, teeReport, type ReportFile } from './report.js';
+import { openReportFile, ReportFileError, summarizeReport, type ReportFile } from './report.js';
 
 const NAME = 'llm-retriever-data';
 

@@ -8,13 +8,6 @@ import { createWriteStream } from 'node:fs';
 import { ConfigError } from '../core/errors.js';
 import type { ReportEvent, ReportSink } from '../core/report.js';
 
-/** A sink that passes every event to each of `sinks`, in order. */
-export const teeReport = (...sinks: ReadonlyArray<ReportSink>): ReportSink => ({
-  add: (event) => {
-    for (const sink of sinks) sink.add(event);
-  },
-});
-
 const count = (n: number, one: string, many = `${one}s`): string => `${n.toLocaleString('en-US')} ${n === 1 ? one : many}`;
 const sum = (xs: ReadonlyArray<number>): number => xs.reduce((a, b) => a + b, 0);
 

@@ -83,3 +83,18 @@ export const collectReport = (): ReportSink & { readonly events: ReadonlyArray<R
   const events: ReportEvent[] = [];
   return { events, add: (event) => void events.push(event) };
 };
+
+/**
+ * A sink that passes every event to each of `sinks`, in order (an absent one is left out).
+ *
+ * @example
+ * const kept = collectReport();
+ * indexTaskFiles(trainData, { report: teeReport(kept, options.report) });
+ *
+ * @category sinks
+ */
+export const teeReport = (...sinks: ReadonlyArray<ReportSink | undefined>): ReportSink => ({
+  add: (event) => {
+    for (const sink of sinks) sink?.add(event);
+  },
+});

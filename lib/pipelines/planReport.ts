@@ -6,7 +6,7 @@
  */
 import { toArray } from 'ix/asynciterable';
 import type { Task } from '../core/model.js';
-import { collectReport, type ReportEvent, type ReportSink } from '../core/report.js';
+import { collectReport, teeReport, type ReportEvent } from '../core/report.js';
 import { noStepsError } from '../plan/epochPlan.js';
 import { indexTaskFiles, type IndexTaskFilesOptions } from '../sources/indexTaskFiles.js';
 import { checkTasks, type CheckTasksOptions } from '../stages/checkTasks.js';
@@ -141,16 +141,6 @@ export const assemblePlan = (worldSize: number, perDeviceTrainBatchSize: number,
   };
 };
 
-/** A report sink that keeps the events for the plan and forwards them to the caller's sink too. */
-export const teeReport = (sink: ReportSink | undefined) => {
-  const report = collectReport();
-  const add = (e: ReportEvent) => {
-    report.add(e);
-    sink?.add(e);
-  };
-  return { events: () => report.events, sink: { add } satisfies ReportSink };
-};
-
 /**
  * The plan of a run, from the task files' indexes (built or read from the cache).
  *
@@ -163,12 +153,13 @@ export const teeReport = (sink: ReportSink | undefined) => {
 export const planReport = async (trainData: ReadonlyArray<string>, options: PlanReportOptions): Promise<PlanReport> => {
   const { trainGroupSize } = validateSampleGroupOptions({ seed: options.seed, trainGroupSize: options.trainGroupSize });
   const worldSize = options.worldSize ?? 1;
-  const report = teeReport(options.report);
-  const tasks = await toArray(indexTaskFiles(trainData, { ...options, report: report.sink }).pipe(groupByTask({ ...options, report: report.sink }), checkTasks(options)));
+  const kept = collectReport();
+  const report = teeReport(kept, options.report);
+  const tasks = await toArray(indexTaskFiles(trainData, { ...options, report }).pipe(groupByTask({ ...options, report }), checkTasks(options)));
   const planned = tasks.map((task) => plannedTask(task, worldSize, groupSizeRule(task, trainGroupSize), task.noInBatchNeg));
   // dump fails here, before its first batch: so does plan.
   if (planned.every((t) => t.batchesPerEpoch === 0)) throw noStepsError(planned.map((t) => ({ name: t.name, size: t.records, globalBatchSize: t.globalBatchSize })));
-  return assemblePlan(worldSize, options.perDeviceTrainBatchSize, planned, report.events());
+  return assemblePlan(worldSize, options.perDeviceTrainBatchSize, planned, kept.events);
 };
 
 const describeGroupSize = (g: GroupSizeRule): string => (g.kind === 'fixed' ? String(g.size) : `${g.min}–${g.max} (${g.rule})`);

@@ -6,7 +6,8 @@
 import { toArray } from 'ix/asynciterable';
 import { loadDatasetSplits, type DatasetSplitsOptions } from '../sources/datasetSplits.js';
 import { batchBySplit, type BatchBySplitOptions } from '../stages/batchBySplit.js';
-import { assemblePlan, groupSizeRange, plannedTask, teeReport, type PlanReport } from './planReport.js';
+import { collectReport, teeReport } from '../core/report.js';
+import { assemblePlan, groupSizeRange, plannedTask, type PlanReport } from './planReport.js';
 import { researchGroupSize, researchMessages } from '../plan/researchRules.js';
 
 /**
@@ -32,12 +33,12 @@ export type ResearchPlanOptions = DatasetSplitsOptions & BatchBySplitOptions;
  */
 export const researchPlanReport = async (options: ResearchPlanOptions): Promise<PlanReport> => {
   const worldSize = options.worldSize ?? 1;
-  const report = teeReport(options.report);
-  const tasks = await toArray(loadDatasetSplits({ ...options, report: report.sink }).pipe(batchBySplit(options)));
+  const kept = collectReport();
+  const tasks = await toArray(loadDatasetSplits({ ...options, report: teeReport(kept, options.report) }).pipe(batchBySplit(options)));
   const planned = tasks.map((task) => {
     const type = (i: number) => task.store.meta(i).type ?? '';
     const groupSize = groupSizeRange(task.store.size, (i) => researchGroupSize(type(i), options), "by the type of the batch's first record");
     return plannedTask(task, worldSize, groupSize, researchMessages(task.type ?? '', 1)[0] === 'not in-batch');
   });
-  return assemblePlan(worldSize, options.perDeviceTrainBatchSize, planned, report.events());
+  return assemblePlan(worldSize, options.perDeviceTrainBatchSize, planned, kept.events);
 };
