@@ -71,7 +71,7 @@ export { IPC_END_OF_STREAM, ipcStreamEncoder, type IpcStreamEncoder } from './ar
 export { fromJsonl } from './sources/jsonl.js';
 export { fromTaskFiles, listTaskFiles, type SourcedExample, type TaskFileRef, type TaskFilesOptions } from './sources/taskFiles.js';
 export { indexTaskFiles, type IndexTaskFilesOptions } from './sources/indexTaskFiles.js';
-export { defaultIndexCacheDir, indexTaskFile, loadTaskFileIndex, indexedStore, IndexedStore, type FileIdentity, type IndexColumns, type IndexOptions, type TaskFileIndex } from './sources/taskIndex.js';
+export { defaultIndexCacheDir, indexTaskFile, loadTaskFileIndex, indexedStore, IndexedStore, READ_PROGRESS_BYTES, type FileIdentity, type IndexColumns, type IndexOptions, type TaskFileIndex } from './sources/taskIndex.js';
 export { recordSpans, type RecordSpan, type SpanProblem } from './sources/recordSpans.js';
 export { decodeExample, type Decoded, type DecodeExampleOptions } from './schema/record.js';
 

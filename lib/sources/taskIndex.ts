@@ -246,7 +246,12 @@ const cacheKey = (file: string, options: ResolvedOptions): string =>
 type ResolvedOptions = Required<Pick<IndexOptions, 'knowledgeDistillation' | 'indexCacheDir' | 'badRecords' | 'changeDetection'>> &
   Pick<IndexOptions, 'report' | 'progress' | 'lock' | 'onRead'>;
 
-/** How often (in bytes read) {@link IndexOptions.onRead} is told: often enough for a progress line, rarely enough to cost nothing. */
+/**
+ * How often (in bytes read) {@link IndexOptions.onRead} is told: often enough for a progress line,
+ * rarely enough to cost nothing.
+ *
+ * @category models
+ */
 export const READ_PROGRESS_BYTES = 8 * 1024 * 1024;
 
 const resolveOptions = (options: IndexOptions): ResolvedOptions => ({
