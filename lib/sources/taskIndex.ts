@@ -728,6 +728,10 @@ const mkdtempFolder = async (): Promise<string> => {
 
 const recordOf = (columns: IndexColumns, position: number): number => (columns.record.length === 0 ? position : columns.record[position]!);
 
+/** A task file (or its decompressed copy) that is not what its index describes any more. */
+const changedSinceIndexed = (dataFile: string, file: string, change: string): FileError =>
+  new FileError(dataFile, `changed since it was indexed (${change})${dataFile === file ? '' : `; it is the decompressed copy of ${file}`}; run again to index it again`);
+
 /**
  * A store over an indexed task file: metadata from the index, records read from disk by position.
  *
@@ -767,15 +771,16 @@ export class IndexedStore implements RecordStore {
     // fs's callback functions, not a FileHandle: they cost the main thread less per read, and a batch
     // reads each of its records on its own.
     const fd = await new Promise<number>((done, fail) => openFd(dataFile, 'r', (e, fd) => (e ? fail(e) : done(fd)))).catch(failed);
-    try {
+    // The file's identity now: changed, or null. Checked before the reads, and again when a record
+    // does not read back, since a write can land between the two (the error is then the same).
+    const changed = async (): Promise<FileError | null> => {
       const now = await new Promise<BigIntStats>((done, fail) => fstatFd(fd, { bigint: true }, (e, stats) => (e ? fail(e) : done(stats)))).catch(failed);
       const change = identityChange(this.index.dataIdentity, identityOf(now));
-      if (change !== null) {
-        throw new FileError(
-          dataFile,
-          `changed since it was indexed (${change})${dataFile === file ? '' : `; it is the decompressed copy of ${file}`}; run again to index it again`,
-        );
-      }
+      return change === null ? null : changedSinceIndexed(dataFile, file, change);
+    };
+    try {
+      const before = await changed();
+      if (before !== null) throw before;
       return await Promise.all(
         positions.map(async (position): Promise<Located<Example>> => {
           const start = columns.start[position]!;
@@ -791,9 +796,7 @@ export class IndexedStore implements RecordStore {
           const parsed = text === null ? null : parseText(file, at, text);
           const decoded = parsed !== null && E.isRight(parsed) ? decodeExample(parsed.right.value, at, this.options) : null;
           if (decoded === null || E.isLeft(decoded)) {
-            throw new RecordError([
-              { ...at, message: 'changed since it was indexed (the record at its indexed place no longer reads as the same record); run again to re-index' },
-            ]);
+            throw (await changed()) ?? changedSinceIndexed(dataFile, file, `line ${at.line} no longer reads as the record indexed there`);
           }
           return { ...at, value: decoded.right };
         }),

@@ -358,6 +358,18 @@ describe('cache faults: files changed between runs and during them', () => {
     assert.deepEqual(readdirSync(cacheDir).filter((n) => !n.startsWith('.')), []);
   });
 
+  it('a record that no longer reads back where it was indexed, though the identity check passed (a write between the check and the read): the same FileError, naming the file and the line', async () => {
+    const file = join(tempDir(), 'a.jsonl');
+    writeFileSync(file, jsonl(...Array.from({ length: 8 }, (_, i) => record(i))));
+    const { index } = await loadTaskFileIndex(file, { indexCacheDir: tempDir() });
+    writeFileSync(file, jsonl(record(0, { query: 'a longer query 0 that moves every later record' }), ...Array.from({ length: 7 }, (_, i) => record(i + 1))));
+    // The store is handed the new identity, as if its check ran just before the write landed.
+    const { index: now } = await loadTaskFileIndex(file, { indexCacheDir: tempDir() });
+    const store = indexedStore({ ...index, dataIdentity: now.dataIdentity });
+    await assert.rejects(store.read([3]), (e: unknown) => e instanceof FileError && e.path === file && /changed since it was indexed \(line 4 no longer reads as the record indexed there\)/.test(e.message));
+    assert.equal((await indexedStore(now).read([3]))[0]!.value.query, 'query 3');
+  });
+
   it('a file edited while batches are read from it: a FileError at the next read, naming the file (not a silent difference)', async () => {
     const dir = tempDir();
     const file = join(dir, 'a.jsonl');
