@@ -7,7 +7,7 @@
  */
 import { open, stat } from 'node:fs/promises';
 import { MessageHeader, Message, RecordBatch, RecordBatchReader, type Schema } from 'apache-arrow';
-import { ConfigError, InvariantError } from '../core/errors.js';
+import { ConfigError, FileError, InvariantError } from '../core/errors.js';
 import { IPC_END_OF_STREAM } from './ipcMessages.js';
 
 /**
@@ -120,7 +120,7 @@ export const indexIpcStream = async (file: string): Promise<IpcStreamIndex> => {
 /**
  * Reads and decodes record batches of an indexed stream file, in the order asked.
  *
- * **Gotchas**: a file changed since it was indexed is a {@link ConfigError}.
+ * **Gotchas**: a file changed since it was indexed is a {@link FileError}.
  *
  * @example
  * const [batch] = await readIpcBatches(index, [3]);
@@ -133,7 +133,7 @@ export const readIpcBatches = async (index: IpcStreamIndex, which: ReadonlyArray
   try {
     const now = await handle.stat();
     if (now.size !== index.stat.size || now.mtimeMs !== index.stat.mtimeMs) {
-      throw bad(index.file, 'changed since it was indexed; run again');
+      throw new FileError(index.file, 'changed since it was indexed; run again');
     }
     const out: RecordBatch[] = [];
     for (const k of which) {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import * as E from 'fp-ts/lib/Either.js';
-import { RecordError } from '../core/errors.js';
+import { FileError, RecordError } from '../core/errors.js';
 import type { Example, Located } from '../core/model.js';
 import type { Row } from '../arrow/values.js';
 import { decodeResearchRow } from '../schema/researchRecord.js';
@@ -109,7 +109,7 @@ export const indexJsonRows = async (file: string): Promise<RowFile> => {
     const handle = await open(dataFile, 'r');
     try {
       const now = await handle.stat();
-      if (now.size !== info.size || now.mtimeMs !== info.mtimeMs) throw new RecordError([{ file, line: 1, message: 'changed since it was indexed; run again' }]);
+      if (now.size !== info.size || now.mtimeMs !== info.mtimeMs) throw new FileError(file, 'changed since it was indexed; run again');
       return await Promise.all(
         positions.map(async (p) => {
           const buffer = Buffer.allocUnsafe(length[p]!);

@@ -9,7 +9,7 @@ import { open, stat } from 'node:fs/promises';
 import * as E from 'fp-ts/lib/Either.js';
 import { Message, MessageHeader, type Schema as ArrowSchema } from 'apache-arrow';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema, type AsyncBuffer, type FileMetaData, type SchemaTree } from 'hyparquet';
-import { ConfigError, RecordError } from '../core/errors.js';
+import { ConfigError, FileError, RecordError } from '../core/errors.js';
 import type { Example, Located } from '../core/model.js';
 import { featuresOfArrowSchema, listOf, structOf, value, type Feature, type Features } from '../arrow/features.js';
 import { indexIpcStream, readIpcBatches } from '../arrow/ipcStream.js';
@@ -143,7 +143,7 @@ export const indexParquetRows = async (name: string): Promise<RowFile> => {
   const fingerprint = await fingerprintOf(name, info.size);
   const rowsAt = async (positions: ReadonlyArray<number>): Promise<Row[]> => {
     const now = await stat(name);
-    if (now.size !== info.size || now.mtimeMs !== info.mtimeMs) throw new RecordError([{ file: name, line: 1, message: 'changed since it was indexed; run again' }]);
+    if (now.size !== info.size || now.mtimeMs !== info.mtimeMs) throw new FileError(name, 'changed since it was indexed; run again');
     const batches = [...new Set(positions.map((p) => Math.floor(p / COPY_BATCH_ROWS)))];
     const decoded = new Map((await readIpcBatches(index, batches)).map((b, i) => [batches[i]!, b] as const));
     return positions.map((p) => rowsOf(decoded.get(Math.floor(p / COPY_BATCH_ROWS))!, [p % COPY_BATCH_ROWS])[0]!);

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import { FileError } from '../../lib/core/errors.js';
 import { indexJsonRows, JSON_CHUNK_BYTES } from '../../lib/sources/jsonRows.js';
 import { writeTree } from '../helpers/tmp.js';
 
@@ -42,5 +43,12 @@ describe('indexJsonRows', () => {
     // The first chunk holds the lines that start within its first 10 MiB (the line crossing the mark included).
     const perLine = filler.length + 1;
     assert.equal(file.chunks[0]!.rows, Math.floor(JSON_CHUNK_BYTES / perLine) + 1);
+  });
+
+  it('a file changed after it was indexed: a FileError naming it at the next read (exit 1), never rows of the new text', async () => {
+    const dir = writeTree({ 'a.jsonl': lines });
+    const file = await indexJsonRows(join(dir, 'a.jsonl'));
+    writeFileSync(join(dir, 'a.jsonl'), lines + lines);
+    await assert.rejects(file.store.read([0]), (e: unknown) => e instanceof FileError && e.path === join(dir, 'a.jsonl') && /changed since it was indexed/.test(e.message));
   });
 });
