@@ -23,8 +23,8 @@ describe('parity with FlagEmbedding (oracle goldens on examples/data)', () => {
 
   for (const variant of VARIANTS) {
     describe(variant.name, () => {
-      for (const config of configs) {
-        for (const rank of ranksOf(variant, config.world_size)) {
+      for (const [index, config] of configs.entries()) {
+        for (const rank of ranksOf(variant, index, config.world_size)) {
           it(`${config.name}, rank ${rank}/${config.world_size}: ${config.about}`, variant.skip ?? {}, async () => {
             const expected = readGolden(goldenFile(config, rank));
             const run = await runCli([...dumpArgv(config, rank), ...variant.argv]);

@@ -54,8 +54,8 @@ describe('parity with the research module (oracle goldens on examples/research)'
 
   for (const variant of VARIANTS) {
     describe(variant.name, () => {
-      for (const config of configs) {
-        for (const rank of ranksOf(variant, config.world_size)) {
+      for (const [index, config] of configs.entries()) {
+        for (const rank of ranksOf(variant, index, config.world_size)) {
           it(`${config.name}, rank ${rank}/${config.world_size}: ${config.about}`, variant.skip ?? {}, async () => {
             assertSameSteps(readGolden(researchGoldenFile(config, rank)), await run(config, rank, variant.argv));
           });
