@@ -13,6 +13,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { dumpLines, runCli } from '../helpers/run.js';
 import { dumpArgv } from './configs.js';
+import { loadResearchSharedConfigs } from './research/shared.js';
 import { digestsFile, loadSharedConfigs, root, sharedFixtures, stepDigest, type SharedDigests } from './shared.js';
 
 const present = existsSync(sharedFixtures);
@@ -49,7 +50,7 @@ describe(`parity on ../shared fixtures (${present ? 'present' : 'absent: every c
   }
 
   it(
-    'meta: without ../shared this suite lists every comparison as skipped with the reason; the check sees a suite that vanishes instead (as it used to)',
+    'meta: without ../shared this suite and the research one list every comparison as skipped with the reason; the check sees a suite that vanishes instead (as they used to)',
     process.env['LLM_RETRIEVER_DATA_SHARED_FIXTURES'] === undefined ? { timeout: 60_000 } : { skip: 'skipped: this is the run the meta-test makes' },
     () => {
       const runTap = (file: string) =>
@@ -60,6 +61,9 @@ describe(`parity on ../shared fixtures (${present ? 'present' : 'absent: every c
           env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_TEST_CONTEXT')), LLM_RETRIEVER_DATA_SHARED_FIXTURES: join(tmpdir(), 'no-such-shared-folder') },
         }).stdout;
       assert.equal(listsSkips(runTap(fileURLToPath(import.meta.url)), comparisons().length), true);
+      // The research flavor's suite on ../shared does the same (it used to vanish as below).
+      const researchComparisons = loadResearchSharedConfigs().reduce((n, c) => n + c.world_size, 0);
+      assert.equal(listsSkips(runTap(join(root, 'spec/golden/research/shared.spec.ts')), researchComparisons), true);
       // The old suite: without ../shared it registered nothing, so the count did not show what was left out.
       const vanishing = join(mkdtempSync(join(tmpdir(), 'llm-retriever-data-meta-')), 'vanishing.spec.mjs');
       writeFileSync(
