@@ -110,7 +110,7 @@ export { tokenize, tokenizeWithDetail, withSpecialTokens, type TokenizeDetail, t
 export { pad, padRows, type PadOptions } from './stages/pad.js';
 
 export { flagEmbeddingBatches, flagEmbeddingBatchesFromRecords, flagEmbeddingStages, type FlagEmbeddingOptions } from './pipelines/flagEmbeddingIcl.js';
-export { researchBatches, researchStageOptions, researchStages, type ResearchOptions } from './pipelines/research.js';
+export { RESEARCH_DEFAULTS, researchBatches, researchStageOptions, researchStages, type ResearchOptions } from './pipelines/research.js';
 export { toDumpRecord, toResearchDumpRecord } from './sinks/dumpRecord.js';
 export { batchBySplit, type BatchBySplitOptions } from './stages/batchBySplit.js';
 export { loadDatasetSplits, prepareResearchDataset, type DatasetSplitsOptions } from './sources/datasetSplits.js';

@@ -15,7 +15,7 @@ import { teeReport, type ReportSink } from '../core/report.js';
 import { readResumeState, writeResumeState } from '../core/resume.js';
 import { formatPlanReport, planReport } from '../pipelines/planReport.js';
 import { flagEmbeddingBatches, type FlagEmbeddingOptions } from '../pipelines/flagEmbeddingIcl.js';
-import { researchBatches, type ResearchOptions } from '../pipelines/research.js';
+import { RESEARCH_DEFAULTS, researchBatches, type ResearchOptions } from '../pipelines/research.js';
 import { researchPlanReport } from '../pipelines/researchPlanReport.js';
 import { toDumpRecord, toResearchDumpRecord } from '../sinks/dumpRecord.js';
 import { listTaskFiles } from '../sources/taskFiles.js';
@@ -185,19 +185,19 @@ export const researchOptionsFromArguments = (args: ParsedArguments, tokenizer: R
     perDeviceTrainBatchSize: args.per_device_train_batch_size ?? 8,
     worldSize: worldSize ?? 1,
     rank: rank ?? 0,
-    useSpecialTokens: args.use_special_tokens ?? true,
-    trainGroupSize: args.train_group_size ?? 8,
-    symmetricTrainGroupSize: args.symmetric_train_group_size ?? 8,
-    maxClassNeg: args.max_class_neg ?? 1000,
-    symmetricBatchSize: args.symmetric_batch_size ?? 128,
-    queryMaxLen: args.query_max_len ?? 32,
-    passageMaxLen: args.passage_max_len ?? 128,
-    exampleQueryMaxLen: args.example_query_max_len ?? 64,
-    examplePassageMaxLen: args.example_passage_max_len ?? 96,
-    retrievalUseExamples: args.retrieval_use_examples ?? true,
-    padToMultipleOf: args.pad_to_multiple_of ?? 8,
-    subBatchSize: args.sub_batch_size ?? null,
-    loadFromDisk: args.load_from_disk ?? false,
+    useSpecialTokens: args.use_special_tokens ?? RESEARCH_DEFAULTS.useSpecialTokens,
+    trainGroupSize: args.train_group_size ?? RESEARCH_DEFAULTS.trainGroupSize,
+    symmetricTrainGroupSize: args.symmetric_train_group_size ?? RESEARCH_DEFAULTS.symmetricTrainGroupSize,
+    maxClassNeg: args.max_class_neg ?? RESEARCH_DEFAULTS.maxClassNeg,
+    symmetricBatchSize: args.symmetric_batch_size ?? RESEARCH_DEFAULTS.symmetricBatchSize,
+    queryMaxLen: args.query_max_len ?? RESEARCH_DEFAULTS.queryMaxLen,
+    passageMaxLen: args.passage_max_len ?? RESEARCH_DEFAULTS.passageMaxLen,
+    exampleQueryMaxLen: args.example_query_max_len ?? RESEARCH_DEFAULTS.exampleQueryMaxLen,
+    examplePassageMaxLen: args.example_passage_max_len ?? RESEARCH_DEFAULTS.examplePassageMaxLen,
+    retrievalUseExamples: args.retrieval_use_examples ?? RESEARCH_DEFAULTS.retrievalUseExamples,
+    padToMultipleOf: args.pad_to_multiple_of ?? RESEARCH_DEFAULTS.padToMultipleOf,
+    subBatchSize: args.sub_batch_size ?? RESEARCH_DEFAULTS.subBatchSize,
+    loadFromDisk: args.load_from_disk ?? RESEARCH_DEFAULTS.loadFromDisk,
     loadDiskPath: args.load_disk_path ?? null,
     saveToDisk: args.save_to_disk ?? false,
     saveDiskPath: args.save_disk_path ?? null,

@@ -102,7 +102,7 @@ export interface ResearchOptions extends DatasetSplitsOptions {
  * @category constructors
  */
 export const researchStageOptions = (options: ResearchOptions) => {
-  const useSpecialTokens = options.useSpecialTokens ?? true;
+  const useSpecialTokens = options.useSpecialTokens ?? RESEARCH_DEFAULTS.useSpecialTokens;
   const texts = researchTexts(useSpecialTokens);
   return {
     ...options,
@@ -115,32 +115,57 @@ export const researchStageOptions = (options: ResearchOptions) => {
     budgetTexts: { prefix: texts.budgetPrefix, suffix: texts.budgetSuffix },
     shuffleRatio: 0,
     knowledgeDistillation: false,
-    padToMultipleOf: options.padToMultipleOf === undefined ? 8 : options.padToMultipleOf,
+    padToMultipleOf: options.padToMultipleOf === undefined ? RESEARCH_DEFAULTS.padToMultipleOf : options.padToMultipleOf,
   } satisfies BatchBuilderOptions & Record<string, unknown>;
 };
 
 /**
+ * The research module's defaults (its DataArguments, and run.py's `pad_to_multiple_of=8`): one list
+ * for the pipeline, its resume fingerprint and the command line.
+ *
+ * @category models
+ */
+export const RESEARCH_DEFAULTS = {
+  useSpecialTokens: true,
+  trainGroupSize: 8,
+  symmetricTrainGroupSize: 8,
+  maxClassNeg: 1000,
+  symmetricBatchSize: 128,
+  queryMaxLen: 32,
+  passageMaxLen: 128,
+  exampleQueryMaxLen: 64,
+  examplePassageMaxLen: 96,
+  retrievalUseExamples: true,
+  padToMultipleOf: 8,
+  subBatchSize: null,
+  loadFromDisk: false,
+} as const;
+
+/**
  * The options that decide the output (the resume fingerprint's "config"): not the rank, and, as for
  * the icl flavor, not the world size or per-device batch size (the resume state's plan holds those,
- * so that a run can resume elastically).
+ * so that a run can resume elastically). The keys' order is the fingerprint's: keep it.
  */
-const outputOptions = (o: ResearchOptions) => ({
-  flavor: 'research',
-  seed: String(o.seed),
-  useSpecialTokens: o.useSpecialTokens ?? true,
-  trainGroupSize: o.trainGroupSize ?? 8,
-  symmetricTrainGroupSize: o.symmetricTrainGroupSize ?? 8,
-  maxClassNeg: o.maxClassNeg ?? 1000,
-  symmetricBatchSize: o.symmetricBatchSize ?? 128,
-  queryMaxLen: o.queryMaxLen ?? 32,
-  passageMaxLen: o.passageMaxLen ?? 128,
-  exampleQueryMaxLen: o.exampleQueryMaxLen ?? 64,
-  examplePassageMaxLen: o.examplePassageMaxLen ?? 96,
-  retrievalUseExamples: o.retrievalUseExamples ?? true,
-  padToMultipleOf: o.padToMultipleOf === undefined ? 8 : o.padToMultipleOf,
-  subBatchSize: o.subBatchSize ?? null,
-  loadFromDisk: o.loadFromDisk ?? false,
-});
+const outputOptions = (o: ResearchOptions) => {
+  const d = RESEARCH_DEFAULTS;
+  return {
+    flavor: 'research',
+    seed: String(o.seed),
+    useSpecialTokens: o.useSpecialTokens ?? d.useSpecialTokens,
+    trainGroupSize: o.trainGroupSize ?? d.trainGroupSize,
+    symmetricTrainGroupSize: o.symmetricTrainGroupSize ?? d.symmetricTrainGroupSize,
+    maxClassNeg: o.maxClassNeg ?? d.maxClassNeg,
+    symmetricBatchSize: o.symmetricBatchSize ?? d.symmetricBatchSize,
+    queryMaxLen: o.queryMaxLen ?? d.queryMaxLen,
+    passageMaxLen: o.passageMaxLen ?? d.passageMaxLen,
+    exampleQueryMaxLen: o.exampleQueryMaxLen ?? d.exampleQueryMaxLen,
+    examplePassageMaxLen: o.examplePassageMaxLen ?? d.examplePassageMaxLen,
+    retrievalUseExamples: o.retrievalUseExamples ?? d.retrievalUseExamples,
+    padToMultipleOf: o.padToMultipleOf === undefined ? d.padToMultipleOf : o.padToMultipleOf,
+    subBatchSize: o.subBatchSize ?? d.subBatchSize,
+    loadFromDisk: o.loadFromDisk ?? d.loadFromDisk,
+  };
+};
 
 /**
  * Everything after the source: the splits in, padded batches out.
