@@ -155,7 +155,9 @@ export {
   stepFeatures,
   stepRecordBatch,
   stepSchema,
+  stepStreamEncoder,
   stepTableMetadata,
+  type StepStreamEncoder,
   type StepTableOptions,
 } from './sinks/stepTable.js';
 export { toArrowStream } from './sinks/toArrowStream.js';

@@ -1,7 +1,7 @@
 import type { PaddedBatch } from '../core/model.js';
 import { operator, type Op } from '../core/operator.js';
-import { IPC_END_OF_STREAM, ipcStreamEncoder } from '../arrow/ipcMessages.js';
-import { stepBatchBuilder, stepSchema, validateStepTableOptions, type StepTableOptions } from './stepTable.js';
+import { IPC_END_OF_STREAM } from '../arrow/ipcMessages.js';
+import { stepStreamEncoder, type StepTableOptions } from './stepTable.js';
 
 /**
  * Steps as an Arrow IPC stream: the schema message, then one record batch of one row per step,
@@ -11,7 +11,8 @@ import { stepBatchBuilder, stepSchema, validateStepTableOptions, type StepTableO
  * rows (row-major and back to back, so readers map them to numpy or torch without copying),
  * teacher scores as float32, and per step its epoch, step, global step, rank, world size and the
  * resume state after it. pyarrow reads it with `pa.ipc.open_stream`; the Python package in python/
- * turns it into numpy arrays or torch tensors.
+ * turns it into numpy arrays or torch tensors. Each step is encoded by {@link stepStreamEncoder}:
+ * one allocation per step, so the stream costs the pipeline little.
  *
  * **Gotchas**: if the source fails, the stream ends without the end-of-stream marker, so that a
  * reader sees it cut short rather than complete.
@@ -22,15 +23,12 @@ import { stepBatchBuilder, stepSchema, validateStepTableOptions, type StepTableO
  * @category sinks
  */
 export const toArrowStream = (options: StepTableOptions): Op<PaddedBatch, Uint8Array> => {
-  validateStepTableOptions(options);
-  const schema = stepSchema(options);
-  const toRecordBatch = stepBatchBuilder(options);
+  const encoder = stepStreamEncoder(options);
   return operator(async function* (batches, signal) {
-    const encoder = ipcStreamEncoder(schema);
     yield encoder.schema;
     for await (const batch of batches) {
       signal?.throwIfAborted();
-      yield encoder.batch(toRecordBatch([batch]));
+      yield encoder.step(batch);
     }
     yield IPC_END_OF_STREAM;
   });

@@ -13,8 +13,8 @@ import { toDumpRecord } from '../../lib/sinks/dumpRecord.js';
 import type { PaddedBatch } from '../../lib/core/model.js';
 import { operator } from '../../lib/core/operator.js';
 import { flagEmbeddingBatches } from '../../lib/pipelines/flagEmbeddingIcl.js';
-import { IPC_END_OF_STREAM } from '../../lib/arrow/ipcMessages.js';
-import { STEP_TABLE_METADATA_KEY, stepSchema } from '../../lib/sinks/stepTable.js';
+import { IPC_END_OF_STREAM, ipcStreamEncoder } from '../../lib/arrow/ipcMessages.js';
+import { STEP_TABLE_METADATA_KEY, stepRecordBatch, stepSchema, stepStreamEncoder } from '../../lib/sinks/stepTable.js';
 import { toArrowStream } from '../../lib/sinks/toArrowStream.js';
 import { fixtureTokenizer } from '../../lib/tokenizers/fixture.js';
 import { FC_SEED } from '../helpers/fc.js';
@@ -81,6 +81,18 @@ describe(`toArrowStream (FC_SEED=${FC_SEED})`, () => {
       });
     });
   }
+
+  it("each step's message is, byte for byte, apache-arrow's writer's of stepRecordBatch([step]) (the direct encoding changes no byte)", () => {
+    for (const [batches, subBatchSize] of [[whole, null], [chunked, 3]] as const) {
+      for (const withText of [false, true]) {
+        const options = { subBatchSize, withText };
+        const encoder = stepStreamEncoder(options);
+        const writer = ipcStreamEncoder(stepSchema(options));
+        assert.deepEqual(Buffer.from(encoder.schema), Buffer.from(writer.schema));
+        for (const batch of batches) assert.deepEqual(Buffer.from(encoder.step(batch)), Buffer.from(writer.batch(stepRecordBatch([batch], options))));
+      }
+    }
+  });
 
   it('one record batch of one row per step, after the schema', async () => {
     const reader = RecordBatchReader.from(await bytesOf(whole, {}));
