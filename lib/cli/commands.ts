@@ -22,6 +22,7 @@ import { listTaskFiles } from '../sources/taskFiles.js';
 import type { IndexOptions } from '../sources/taskIndex.js';
 import { defaultTokenizerDir, loadTokenizer } from '../tokenizers/transformers.js';
 import { ARGUMENTS, type ArgumentName, type CommandName, type Flavor, type OptionSpec, type ParsedArguments } from './args.js';
+import type { HeapGrowth } from './heapGrowth.js';
 import type { Output } from './output.js';
 
 // Loaded by the commands that use them: apache-arrow alone costs about 0.2 s of start-up, and the
@@ -50,6 +51,8 @@ export interface RunContext {
    * on stderr. Always there.
    */
   readonly notices: ProgressSink;
+  /** Asks for V8's heap growth of a kind (heapGrowth.ts); does nothing where the command runs in-process (specs, the library's users). */
+  readonly heapGrowth: (growth: HeapGrowth) => void;
 }
 
 /**
@@ -303,6 +306,7 @@ const dump: Runner = async (context) => {
     // A failed write (the reader went away) leaves the loop, which closes the pipeline (its return():
     // worker threads terminated, files closed).
     if (args.format === 'arrow') {
+      context.heapGrowth('default');
       const { toArrowStream } = await arrowStream();
       const stream = steps.pipe(
         tap(() => void (printed += 1)),

@@ -12,6 +12,7 @@ import type { Environment } from './commands.js';
 import { readConfigFile } from './config.js';
 import { isClosedPipe, output } from './output.js';
 import { parseCommandLine, UsageError } from './program.js';
+import type { HeapGrowth } from './heapGrowth.js';
 import { stderrProgress } from './progress.js';
 import { openReportFile, ReportFileError, summarizeReport, type ReportFile } from './report.js';
 
@@ -44,7 +45,7 @@ const describeFailure = (e: unknown): { code: 1 | 2; message: string } | null =>
  */
 export const main = async (
   argv: ReadonlyArray<string>,
-  io: { readonly stdout: Writable; readonly stderr: Writable; readonly env?: Environment } = process,
+  io: { readonly stdout: Writable; readonly stderr: Writable; readonly env?: Environment; readonly heapGrowth?: (growth: HeapGrowth) => void } = process,
 ): Promise<number> => {
   const stdout = output(io.stdout);
   const stderr = output(io.stderr);
@@ -71,6 +72,7 @@ export const main = async (
       args,
       env: io.env ?? {},
       stdout,
+      heapGrowth: io.heapGrowth ?? (() => undefined),
       report: teeReport(...sinks),
       progress,
       // Waits and far resumes say what takes the time even without --progress: a line every 10 s.
