@@ -53,10 +53,34 @@ def _is_number(type_: pa.DataType) -> bool:
     return pa.types.is_integer(type_) or pa.types.is_floating(type_)
 
 
+#: numpy's dtype of each Arrow number type the table may hold.
+_NUMPY_DTYPES = {
+    pa.int8(): np.dtype(np.int8), pa.int16(): np.dtype(np.int16), pa.int32(): np.dtype(np.int32), pa.int64(): np.dtype(np.int64),
+    pa.uint8(): np.dtype(np.uint8), pa.uint16(): np.dtype(np.uint16), pa.uint32(): np.dtype(np.uint32), pa.uint64(): np.dtype(np.uint64),
+    pa.float16(): np.dtype(np.float16), pa.float32(): np.dtype(np.float32), pa.float64(): np.dtype(np.float64),
+}
+
+
+# Why np.frombuffer and not Array.to_numpy(): the first to_numpy() of a process imports pandas when
+# it is installed (datasets installs it), which cost half a second before the first batch; the
+# data buffer itself is all a view needs.
 def _vector(values: pa.Array) -> np.ndarray:
+    """A flat array of numbers or booleans as numpy: a read-only view of its data buffer (no copy),
+    except booleans, which Arrow packs into bits (unpacked, a copy)."""
+    if values.null_count:
+        raise StreamFormatError("a tensor holds nulls")
+    n, start = len(values), values.offset
     if pa.types.is_boolean(values.type):
-        return values.to_numpy(zero_copy_only=False)
-    return values.to_numpy(zero_copy_only=True)
+        if n == 0:
+            return np.zeros(0, dtype=bool)
+        bits = np.frombuffer(values.buffers()[1], dtype=np.uint8)
+        return np.unpackbits(bits, count=start + n, bitorder="little")[start:].astype(bool)
+    dtype = _NUMPY_DTYPES.get(values.type)
+    if dtype is None:
+        raise StreamFormatError(f"a tensor of {values.type}, which this reader does not map to numpy")
+    if n == 0:
+        return np.zeros(0, dtype=dtype)
+    return np.frombuffer(values.buffers()[1], dtype=dtype, count=n, offset=start * dtype.itemsize)
 
 
 # Why by hand and not ListArray.flatten(): flatten goes through pyarrow.compute's Python wrapper,
@@ -64,14 +88,14 @@ def _vector(values: pa.Array) -> np.ndarray:
 # plain views.
 def _items(lists: pa.Array, i: int) -> pa.Array:
     """The items of list ``i`` of a list array: a slice of its values, no copy."""
-    offsets = lists.offsets.to_numpy()
+    offsets = _vector(lists.offsets)
     return lists.values.slice(int(offsets[i]), int(offsets[i + 1] - offsets[i]))
 
 
 def _matrix(rows: pa.Array) -> np.ndarray:
     """A list array of equal-length rows as one 2-D array over the same memory."""
     n = len(rows)
-    offsets = rows.offsets.to_numpy()
+    offsets = _vector(rows.offsets)
     total = int(offsets[-1] - offsets[0]) if n else 0
     width = total // n if n else 0
     if n * width != total or (n > 1 and not (np.diff(offsets) == width).all()):

@@ -5,6 +5,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -64,6 +65,40 @@ def test_tensors_are_views_of_the_arrow_buffers():
             for matrix in step[name]:
                 assert matrix.dtype == np.int32 and not matrix.flags.owndata
                 assert lo <= matrix.ctypes.data and matrix.ctypes.data + matrix.nbytes <= hi, f"{name} was copied"
+
+
+def test_sliced_arrays_map_to_the_right_values():
+    # Views are taken from the data buffers by hand (no to_numpy): an array's offset must count.
+    from llm_retriever_data._stream import _vector
+    numbers = pa.array(list(range(-5, 20)), type=pa.int32()).slice(7, 9)
+    assert _vector(numbers).tolist() == list(range(2, 11))
+    floats = pa.array([0.5 * i for i in range(30)], type=pa.float32()).slice(13, 4)
+    assert _vector(floats).tolist() == [6.5, 7.0, 7.5, 8.0]
+    bools = pa.array([i % 3 == 0 for i in range(40)]).slice(5, 17)
+    assert _vector(bools).tolist() == [i % 3 == 0 for i in range(5, 22)]
+    assert _vector(pa.array([], type=pa.int64())).dtype == np.int64
+    with pytest.raises(StreamFormatError, match="nulls"):
+        _vector(pa.array([1, None, 3], type=pa.int32()))
+
+
+def test_reading_a_stream_does_not_import_pandas(tmp_path):
+    # pyarrow's Array.to_numpy() imports pandas on its first call when pandas is installed: half a
+    # second before the first batch, for nothing this reader uses.
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        pytest.skip("skipped: pandas is not installed here, so nothing could import it")
+    path = tmp_path / "steps.arrow"
+    path.write_bytes(stream_bytes([*SMALL, "--steps", "2", "--sub_batch_size", "2"]))
+    script = (
+        "import sys; from llm_retriever_data import read_steps; "
+        f"steps = list(read_steps({str(path)!r})); "
+        "assert len(steps) == 2 and steps[0]['q_ids'][0].ndim == 2; "
+        "print('pandas' in sys.modules)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env).stdout.strip()
+    assert out == "False"
 
 
 def test_read_steps_reads_a_saved_stream(tmp_path):
