@@ -83,38 +83,52 @@ def _vector(values: pa.Array) -> np.ndarray:
     return np.frombuffer(values.buffers()[1], dtype=dtype, count=n, offset=start * dtype.itemsize)
 
 
-# Why by hand and not ListArray.flatten(): flatten goes through pyarrow.compute's Python wrapper,
-# which cost more than everything else here together (several per step); offsets and slices are
-# plain views.
-def _items(lists: pa.Array, i: int) -> pa.Array:
-    """The items of list ``i`` of a list array: a slice of its values, no copy."""
-    offsets = _vector(lists.offsets)
-    return lists.values.slice(int(offsets[i]), int(offsets[i + 1] - offsets[i]))
+def _offsets(lists: pa.Array) -> np.ndarray:
+    """A list array's n + 1 offsets into its child array (``lists.values``), as a numpy view."""
+    dtype = np.dtype(np.int64) if pa.types.is_large_list(lists.type) else np.dtype(np.int32)
+    # buffers() lists the whole tree's buffers; the array's own offsets come second, after its validity.
+    return np.frombuffer(lists.buffers()[1], dtype=dtype, count=len(lists) + 1, offset=lists.offset * dtype.itemsize)
 
 
-def _matrix(rows: pa.Array) -> np.ndarray:
-    """A list array of equal-length rows as one 2-D array over the same memory."""
-    n = len(rows)
-    offsets = _vector(rows.offsets)
-    total = int(offsets[-1] - offsets[0]) if n else 0
-    width = total // n if n else 0
-    if n * width != total or (n > 1 and not (np.diff(offsets) == width).all()):
+def _matrix(values: np.ndarray, row_offsets: np.ndarray) -> np.ndarray:
+    """Rows (their offsets into ``values``) of equal length as one 2-D array over the same memory."""
+    n = len(row_offsets) - 1
+    start, end = int(row_offsets[0]), int(row_offsets[-1])
+    width = (end - start) // n if n else 0
+    if n * width != end - start or (n > 1 and (np.diff(row_offsets) != width).any()):
         raise StreamFormatError("a tensor's rows have different lengths: it is not a padded matrix")
-    return _vector(rows.values.slice(int(offsets[0]), total)).reshape(n, width)
+    return values[start:end].reshape(n, width)
 
 
-def _converter(type_: pa.DataType) -> Callable[[pa.Array, int], Any]:
-    """How a column of this type becomes a Python value (see the module's docs), row by row."""
+# Why by hand and not ListArray.flatten() or slices per row: flatten goes through pyarrow.compute's
+# Python wrapper, which cost more than everything else here together; and each pyarrow object made
+# per row and column costs microseconds, which add up on the reader's core to hundreds per step and
+# slow the data process beside it. So each column's buffers are mapped to numpy once per record
+# batch, and a row is numpy slices of them.
+def _column_reader(type_: pa.DataType) -> Callable[[pa.Array], Callable[[int], Any]]:
+    """For a column type: how a record batch's column becomes a function of the row (see the
+    module's docs for the values)."""
     depth, leaf = _list_depth(type_)
-    if depth == 0:
-        return lambda column, i: column[i].as_py()
-    if not (_is_number(leaf) or pa.types.is_boolean(leaf)) or depth > 3:
-        return lambda column, i: column[i].as_py()
-    if depth == 1:
-        return lambda column, i: _vector(_items(column, i))
-    if depth == 2:
-        return lambda column, i: _matrix(_items(column, i))
-    return lambda column, i: [_matrix(_items(chunks, c)) for chunks in [_items(column, i)] for c in range(len(chunks))]
+    if depth == 0 or depth > 3 or not (_is_number(leaf) or pa.types.is_boolean(leaf)):
+        return lambda column: column.to_pylist().__getitem__
+
+    def prepare(column: pa.Array) -> Callable[[int], Any]:
+        levels = []
+        array = column
+        for _ in range(depth):
+            levels.append(_offsets(array))
+            array = array.values
+        values = _vector(array)
+        if depth == 1:
+            (outer,) = levels
+            return lambda i: values[int(outer[i]):int(outer[i + 1])]
+        if depth == 2:
+            outer, rows = levels
+            return lambda i: _matrix(values, rows[int(outer[i]):int(outer[i + 1]) + 1])
+        outer, chunks, rows = levels
+        return lambda i: [_matrix(values, rows[int(chunks[c]):int(chunks[c + 1]) + 1]) for c in range(int(outer[i]), int(outer[i + 1]))]
+
+    return prepare
 
 
 class StepDecoder:
@@ -122,14 +136,15 @@ class StepDecoder:
 
     def __init__(self, schema: pa.Schema):
         self.names = schema.names
-        self.converters = [_converter(field.type) for field in schema]
+        self.readers = [_column_reader(field.type) for field in schema]
 
     def steps(self, batch: pa.RecordBatch) -> Iterator[Dict[str, Any]]:
         columns = batch.columns
+        rows = [read(column) for read, column in zip(self.readers, columns)]
         for i in range(batch.num_rows):
             step: Dict[str, Any] = {}
-            for name, column, convert in zip(self.names, columns, self.converters):
-                step[name] = None if column.null_count and not column[i].is_valid else convert(column, i)
+            for name, column, row in zip(self.names, columns, rows):
+                step[name] = None if column.null_count and not column[i].is_valid else row(i)
             if isinstance(step.get("resume"), str):
                 step["resume"] = json.loads(step["resume"])
             yield step
