@@ -2,7 +2,8 @@
 tensors in this Python process, by one way of getting them. Prints one JSON line.
 
     python bridge.py json ARGS...      # the README's former recipe: dump's JSON lines, json.loads, torch.tensor
-    python bridge.py arrow ARGS...     # FlagEmbeddingBatches: dump --format arrow, zero-copy tensors
+    python bridge.py arrow ARGS...     # FlagEmbeddingBatches iterated: dump --format arrow, zero-copy tensors
+    python bridge.py arrow-loader ARGS...  # the same through torch's DataLoader(batch_size=None)
     python bridge.py export DIR        # an exported rank read back (read_export, memory-mapped) as tensors
     python bridge.py datasets DIR      # the same export through datasets.load_from_disk(...).with_format("torch")
 
@@ -35,6 +36,10 @@ def json_lines(args):
 
 
 def arrow(args):
+    return FlagEmbeddingBatches(args, echo_stderr=False)
+
+
+def arrow_loader(args):
     return torch.utils.data.DataLoader(FlagEmbeddingBatches(args, echo_stderr=False), batch_size=None)
 
 
@@ -50,7 +55,7 @@ def through_datasets(folder):
 def main():
     mode, rest = sys.argv[1], sys.argv[2:]
     start = time.perf_counter()
-    source = {"json": lambda: json_lines(rest), "arrow": lambda: arrow(rest),
+    source = {"json": lambda: json_lines(rest), "arrow": lambda: arrow(rest), "arrow-loader": lambda: arrow_loader(rest),
               "export": lambda: exported(rest[0]), "datasets": lambda: through_datasets(rest[0])}[mode]()
     first = None
     n = 0

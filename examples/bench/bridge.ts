@@ -1,12 +1,13 @@
 /**
  * Bridge benchmark (not a test): batches delivered as torch tensors in a Python process, by the
- * README's former JSON recipe, by the Arrow stream (python/llm_retriever_data) and by an export read
- * back, side by side with this pipeline in-process (the ceiling of any bridge) and with
+ * README's former JSON recipe, by the Arrow stream (python/llm_retriever_data's FlagEmbeddingBatches,
+ * iterated as the README shows, and through torch's DataLoader) and by an export read back, side by side with this pipeline in-process (the ceiling of any bridge) and with
  * FlagEmbedding's own data path in-process (when its oracle venv is on the machine). bge-en-icl
  * settings (examples/bench/workload.ts), one run, `--rounds` rounds of every measurement
- * interleaved so that a busy machine slows them alike; medians.
+ * interleaved so that a busy machine slows them alike (the js in-process rate twice a round, before
+ * and after the js streams, averaged); medians, and ratios paired by round.
  *
- *   npm run bench:bridge -- [--steps 300] [--rounds 3] [--native true|false]
+ *   npm run bench:bridge -- [--steps 300] [--rounds 5] [--native true|false]
  *
  * Every measurement is a fresh process, timed from the moment the data is asked for: `steady` is
  * batches/s from the first batch to the last, `e2e` from the start (the data process, its tokenizer
@@ -52,7 +53,7 @@ const pick = (name: string, fallback: string): string => {
   return i >= 0 ? own[i + 1]! : fallback;
 };
 const steps = Number(pick('steps', '300'));
-const rounds = Number(pick('rounds', '3'));
+const rounds = Number(pick('rounds', '5'));
 const withNative = pick('native', 'true') === 'true';
 const median = (xs: ReadonlyArray<number>): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
@@ -84,11 +85,22 @@ const exportWritePerS = steps / ((performance.now() - t0) / 1000);
 const rank0 = join(exportDir, 'rank_0');
 
 const options = optionsFromArguments(args, undefined as never, {});
-const results: Record<string, Measure[]> = {};
+const results: Record<string, Measure[]> = { 'in-process (js)': [] }; // first in the table
 const add = (name: string, m: Measure) => (results[name] ??= []).push(m);
+/** The mean of two measurements (rates and times averaged). */
+const mean = (a: Measure, b: Measure): Measure => ({
+  steps: a.steps,
+  first_s: (a.first_s + b.first_s) / 2,
+  steady_per_s: a.steady_per_s === null || b.steady_per_s === null ? null : (a.steady_per_s + b.steady_per_s) / 2,
+  e2e_per_s: (a.e2e_per_s + b.e2e_per_s) / 2,
+});
 for (let round = 0; round < rounds; round++) {
-  add('in-process (js)', node(['examples/bench/bridge.ts', '--inprocess']));
+  // The in-process rate is measured before and after the two Arrow streams and averaged: the
+  // machine's speed drifts within a round, and the ratios are taken against this measure.
+  const before = node(['examples/bench/bridge.ts', '--inprocess']);
   add('Arrow stream (js)', py('arrow', argv));
+  add('Arrow stream through DataLoader (js)', py('arrow-loader', argv));
+  add('in-process (js)', mean(before, node(['examples/bench/bridge.ts', '--inprocess'])));
   add('JSON lines (js)', py('json', argv));
   add('export read back', py('export', [rank0]));
   add('export via datasets', py('datasets', [rank0]));
@@ -125,6 +137,8 @@ const ratio = (a: string, b: string, measure: 'steady_per_s' | 'e2e_per_s') => {
 const goals = {
   arrow_vs_in_process_steady: ratio('Arrow stream (js)', 'in-process (js)', 'steady_per_s'),
   arrow_vs_in_process_e2e: ratio('Arrow stream (js)', 'in-process (js)', 'e2e_per_s'),
+  arrow_loader_vs_in_process_steady: ratio('Arrow stream through DataLoader (js)', 'in-process (js)', 'steady_per_s'),
+  arrow_loader_vs_in_process_e2e: ratio('Arrow stream through DataLoader (js)', 'in-process (js)', 'e2e_per_s'),
   arrow_vs_reference_e2e: ratio('Arrow stream (js)', 'reference (Python, in-process)', 'e2e_per_s'),
   arrow_vs_reference_e2e_imports_included: ratio('Arrow stream (js)', 'reference, its imports included', 'e2e_per_s'),
   arrow_vs_reference_steady: ratio('Arrow stream (js)', 'reference (Python, in-process)', 'steady_per_s'),

@@ -6,8 +6,8 @@
  *   npm run bench:streaming [-- --out DIR] [-- --records_per_file N]
  *
  * Measures: index build (cold, then from the cache), time to the first batch, peak RSS while
- * streaming (the library in one process; the command `dump` with its default settings, output to
- * /dev/null), batches/s, the time to resume at step 10,000 with a warm index, and the cost of
+ * streaming (the library in one process; the command `dump` with its default settings, as JSON lines
+ * and as the Arrow stream, output to /dev/null), batches/s, the time to resume at step 10,000 with a warm index, and the cost of
  * `--index_check content`.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -183,6 +183,8 @@ if (process.argv.includes('--phase')) {
   const capped = ['--max-old-space-size=160', '--max-semi-space-size=4'];
   console.log(JSON.stringify({ phase: `stream (warm index), ${capped.join(' ')}`, ...run('stream', capped) }));
   console.log(JSON.stringify({ phase: `the command: dump --steps ${STREAM_STEPS} (warm index), default settings`, ...(await runCommand(cliArguments(STREAM_STEPS))) }));
+  // The Arrow stream keeps V8's own heap growth (lib/cli/heapGrowth.ts): its peak is the price.
+  console.log(JSON.stringify({ phase: `the command: dump --format arrow --steps ${STREAM_STEPS} (warm index), default settings`, ...(await runCommand([...cliArguments(STREAM_STEPS), '--format', 'arrow'])) }));
   console.log(JSON.stringify({ phase: 'the command: plan (warm index), --index_check content', ...(await runCommand(['plan', ...cliArguments(1).slice(1), '--index_check', 'content'])) }));
   console.log(JSON.stringify({ phase: 'the command: plan (warm index), --index_check stat', ...(await runCommand(['plan', ...cliArguments(1).slice(1)])) }));
   console.log(JSON.stringify({ phase: 'make-state', ...run('make-state') }));
