@@ -5,7 +5,7 @@ import { setHeapGrowth } from './heapGrowth.js';
 import { main } from './main.js';
 
 // Lean on memory from the start (heapGrowth.ts says why); a command that feeds a trainer asks for
-// V8's own growth when it knows (dump --format arrow).
+// the roomy growth when it knows (dump --format arrow).
 setHeapGrowth('lean');
 
 process.exitCode = await main(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, heapGrowth: (growth) => void setHeapGrowth(growth) });

@@ -306,7 +306,7 @@ const dump: Runner = async (context) => {
     // A failed write (the reader went away) leaves the loop, which closes the pipeline (its return():
     // worker threads terminated, files closed).
     if (args.format === 'arrow') {
-      context.heapGrowth('default');
+      context.heapGrowth('roomy');
       const { toArrowStream } = await arrowStream();
       const stream = steps.pipe(
         tap(() => void (printed += 1)),

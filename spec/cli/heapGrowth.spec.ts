@@ -1,5 +1,5 @@
 /**
- * The command's heap growth: lean from the start, V8's own for `dump --format arrow` (its reader is
+ * The command's heap growth: lean from the start, roomy for `dump --format arrow` (its reader is
  * a trainer; heapGrowth.ts says why), a flag of the user's own always wins.
  */
 import assert from 'node:assert/strict';
@@ -22,19 +22,19 @@ const asked = async (argv: ReadonlyArray<string>): Promise<{ code: number; growt
 };
 
 describe('heap growth', () => {
-  it('dump --format arrow asks for V8’s own growth; dump, plan and stats ask for nothing (the lean start stays)', async () => {
-    assert.deepEqual(await asked(['dump', ...ARGS, '--format', 'arrow']), { code: 0, growth: ['default'] });
+  it('dump --format arrow asks for the roomy growth; dump, plan and stats ask for nothing (the lean start stays)', async () => {
+    assert.deepEqual(await asked(['dump', ...ARGS, '--format', 'arrow']), { code: 0, growth: ['roomy'] });
     assert.deepEqual(await asked(['dump', ...ARGS]), { code: 0, growth: [] });
     assert.deepEqual(await asked(['plan', ...ARGS]), { code: 0, growth: [] });
   });
 
   it('a flag of the user’s own wins, on the command line of node or in NODE_OPTIONS', () => {
     assert.equal(setHeapGrowth('lean', ['--heap-growing-percent=50'], undefined), false);
-    assert.equal(setHeapGrowth('default', [], '--max-old-space-size=900 --heap_growing_percent=20'), false);
+    assert.equal(setHeapGrowth('roomy', [], '--max-old-space-size=900 --heap_growing_percent=20'), false);
   });
 
   it('otherwise it is set, whatever else node was given', () => {
     assert.equal(setHeapGrowth('lean', ['--max-old-space-size=900'], '--enable-source-maps'), true);
-    assert.equal(setHeapGrowth('default', [], undefined), true);
+    assert.equal(setHeapGrowth('roomy', [], undefined), true);
   });
 });
