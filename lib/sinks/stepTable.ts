@@ -41,8 +41,8 @@ export const STEP_TABLE_METADATA_KEY = 'llm_retriever_data';
 /**
  * One column: its name (a field of dump's JSON where there is one), its shape (`depth` levels of
  * lists around `leaf` values, which gives its Hugging Face feature and its Arrow type), and a step's
- * value in it. Both encodings of the table (apache-arrow `Data` for any number of steps, the direct
- * one-step message of the stream and the export) read this one description.
+ * value in it. Both encodings of the table (apache-arrow `Data` for any number of steps, which the
+ * export writes; the direct one-step message of the stream) read this one description.
  */
 interface StepColumn extends NestedColumn {
   readonly name: string;
@@ -210,7 +210,7 @@ export interface StepStreamEncoder {
 }
 
 /**
- * The stream encoder of the step table (what `dump --format arrow` and `export` write). A step's
+ * The stream encoder of the step table (what `dump --format arrow` writes). A step's
  * message is written straight from its values (`nestedRowMessage`): the same bytes apache-arrow's
  * writer makes of `stepRecordBatch([batch])`, for a fraction of the time and garbage, which matters
  * because the encoding shares its thread with the pipeline that makes the steps.
