@@ -19,7 +19,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Union
 
 import pyarrow as pa
 
-from ._stream import StepDecoder, table_description
+from ._stream import StreamFormatError, open_step_stream
 
 Command = Union[str, Sequence[str], None]
 
@@ -155,14 +155,12 @@ class DataProcess:
         stdout = self.proc.stdout
         assert stdout is not None
         try:
-            reader = pa.ipc.open_stream(stdout)
-        except (pa.ArrowInvalid, OSError) as e:
+            messages, decoder = open_step_stream(stdout)
+        except (pa.ArrowInvalid, OSError, StreamFormatError) as e:
             raise (self.failure(e) or DataProcessError(self.argv, 0, self.stderr(), e)) from e
-        table_description(reader.schema)
-        decoder = StepDecoder(reader.schema)
         while True:
             try:
-                batch = reader.read_next_batch()
+                message = messages.read_next_message()
             except StopIteration:
                 break
             except (pa.ArrowInvalid, OSError) as e:
@@ -170,7 +168,7 @@ class DataProcess:
                 if failure is None:
                     raise
                 raise failure from e
-            yield from decoder.steps(batch)
+            yield from decoder.message_steps(message)
         failure = self.failure()
         if failure is not None:
             raise failure

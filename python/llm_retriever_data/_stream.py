@@ -14,18 +14,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, Optional
+from typing import Any, Callable, Dict, Iterator, List, Optional
 
 import numpy as np
 import pyarrow as pa
 
+from ._messages import NUMPY_DTYPES, StreamFormatError, matrix, message_rows, plan_columns, record_batch_layout
+
 #: The versions of the table this reader knows (the schema metadata's "version").
 KNOWN_VERSIONS = (1,)
 METADATA_KEY = b"llm_retriever_data"
-
-
-class StreamFormatError(ValueError):
-    """The bytes are not a step table this reader understands (wrong version, a ragged matrix)."""
 
 
 def table_description(schema: pa.Schema) -> Dict[str, Any]:
@@ -41,24 +39,16 @@ def table_description(schema: pa.Schema) -> Dict[str, Any]:
     return description
 
 
+def _is_number(type_: pa.DataType) -> bool:
+    return pa.types.is_integer(type_) or pa.types.is_floating(type_)
+
+
 def _list_depth(type_: pa.DataType) -> "tuple[int, pa.DataType]":
     depth = 0
     while pa.types.is_list(type_) or pa.types.is_large_list(type_):
         depth += 1
         type_ = type_.value_type
     return depth, type_
-
-
-def _is_number(type_: pa.DataType) -> bool:
-    return pa.types.is_integer(type_) or pa.types.is_floating(type_)
-
-
-#: numpy's dtype of each Arrow number type the table may hold.
-_NUMPY_DTYPES = {
-    pa.int8(): np.dtype(np.int8), pa.int16(): np.dtype(np.int16), pa.int32(): np.dtype(np.int32), pa.int64(): np.dtype(np.int64),
-    pa.uint8(): np.dtype(np.uint8), pa.uint16(): np.dtype(np.uint16), pa.uint32(): np.dtype(np.uint32), pa.uint64(): np.dtype(np.uint64),
-    pa.float16(): np.dtype(np.float16), pa.float32(): np.dtype(np.float32), pa.float64(): np.dtype(np.float64),
-}
 
 
 # Why np.frombuffer and not Array.to_numpy(): the first to_numpy() of a process imports pandas when
@@ -75,7 +65,7 @@ def _vector(values: pa.Array) -> np.ndarray:
             return np.zeros(0, dtype=bool)
         bits = np.frombuffer(values.buffers()[1], dtype=np.uint8)
         return np.unpackbits(bits, count=start + n, bitorder="little")[start:].astype(bool)
-    dtype = _NUMPY_DTYPES.get(values.type)
+    dtype = NUMPY_DTYPES.get(values.type)
     if dtype is None:
         raise StreamFormatError(f"a tensor of {values.type}, which this reader does not map to numpy")
     if n == 0:
@@ -90,21 +80,9 @@ def _offsets(lists: pa.Array) -> np.ndarray:
     return np.frombuffer(lists.buffers()[1], dtype=dtype, count=len(lists) + 1, offset=lists.offset * dtype.itemsize)
 
 
-def _matrix(values: np.ndarray, row_offsets: np.ndarray) -> np.ndarray:
-    """Rows (their offsets into ``values``) of equal length as one 2-D array over the same memory."""
-    n = len(row_offsets) - 1
-    start, end = int(row_offsets[0]), int(row_offsets[-1])
-    width = (end - start) // n if n else 0
-    if n * width != end - start or (n > 1 and (np.diff(row_offsets) != width).any()):
-        raise StreamFormatError("a tensor's rows have different lengths: it is not a padded matrix")
-    return values[start:end].reshape(n, width)
-
-
 # Why by hand and not ListArray.flatten() or slices per row: flatten goes through pyarrow.compute's
-# Python wrapper, which cost more than everything else here together; and each pyarrow object made
-# per row and column costs microseconds, which add up on the reader's core to hundreds per step and
-# slow the data process beside it. So each column's buffers are mapped to numpy once per record
-# batch, and a row is numpy slices of them.
+# Python wrapper, which cost more than everything else here together; so each column's buffers are
+# mapped to numpy once per record batch, and a row is numpy slices of them.
 def _column_reader(type_: pa.DataType) -> Callable[[pa.Array], Callable[[int], Any]]:
     """For a column type: how a record batch's column becomes a function of the row (see the
     module's docs for the values)."""
@@ -124,35 +102,76 @@ def _column_reader(type_: pa.DataType) -> Callable[[pa.Array], Callable[[int], A
             return lambda i: values[int(outer[i]):int(outer[i + 1])]
         if depth == 2:
             outer, rows = levels
-            return lambda i: _matrix(values, rows[int(outer[i]):int(outer[i + 1]) + 1])
+            return lambda i: matrix(values, rows[int(outer[i]):int(outer[i + 1]) + 1])
         outer, chunks, rows = levels
-        return lambda i: [_matrix(values, rows[int(chunks[c]):int(chunks[c + 1]) + 1]) for c in range(int(outer[i]), int(outer[i + 1]))]
+        return lambda i: [matrix(values, rows[int(chunks[c]):int(chunks[c + 1]) + 1]) for c in range(int(outer[i]), int(outer[i + 1]))]
 
     return prepare
 
 
+def _with_nulls(column: pa.Array, row: Callable[[int], Any]) -> Callable[[int], Any]:
+    if not column.null_count:
+        return row
+    return lambda i: row(i) if column[i].is_valid else None
+
+
+def _steps(names: List[str], rows: List[Callable[[int], Any]], count: int) -> Iterator[Dict[str, Any]]:
+    for i in range(count):
+        step = {name: row(i) for name, row in zip(names, rows)}
+        if isinstance(step.get("resume"), str):
+            step["resume"] = json.loads(step["resume"])
+        yield step
+
+
 class StepDecoder:
-    """Decodes the record batches of one schema into steps; the per-column work is planned once."""
+    """Decodes the record batches of one schema into steps; the per-column work is planned once.
+
+    A message of the stream is decoded from its bytes (``_messages``, the fast path) when the
+    schema's types allow it and the message is not compressed, else through pyarrow's RecordBatch
+    (:meth:`steps`); both give the same values.
+    """
 
     def __init__(self, schema: pa.Schema):
+        self.schema = schema
         self.names = schema.names
         self.readers = [_column_reader(field.type) for field in schema]
+        self.plans = plan_columns(schema)
 
     def steps(self, batch: pa.RecordBatch) -> Iterator[Dict[str, Any]]:
-        columns = batch.columns
-        rows = [read(column) for read, column in zip(self.readers, columns)]
-        for i in range(batch.num_rows):
-            step: Dict[str, Any] = {}
-            for name, column, row in zip(self.names, columns, rows):
-                step[name] = None if column.null_count and not column[i].is_valid else row(i)
-            if isinstance(step.get("resume"), str):
-                step["resume"] = json.loads(step["resume"])
-            yield step
+        """The steps of a pyarrow RecordBatch of this schema."""
+        rows = [_with_nulls(column, read(column)) for read, column in zip(self.readers, batch.columns)]
+        return _steps(self.names, rows, batch.num_rows)
+
+    def message_steps(self, message: pa.ipc.Message) -> Iterator[Dict[str, Any]]:
+        """The steps of one record batch message of a stream of this schema."""
+        if message.type != "record batch":
+            raise StreamFormatError(f"a {message.type} message: a step table has record batches only")
+        layout = record_batch_layout(message.metadata) if self.plans is not None else None
+        if layout is None:
+            return self.steps(pa.ipc.read_record_batch(message, self.schema))
+        return _steps(self.names, message_rows(self.plans, layout, message.body), layout.length)
 
 
 def steps_of(batch: pa.RecordBatch) -> Iterator[Dict[str, Any]]:
     """The steps of one record batch (one row each; the stream has one row per batch), as dicts."""
     return StepDecoder(batch.schema).steps(batch)
+
+
+def open_step_stream(source: Any) -> "tuple[pa.ipc.MessageReader, StepDecoder]":
+    """The messages of an Arrow stream of steps after its schema, and the decoder of that schema.
+
+    Raises :class:`StreamFormatError` if the stream does not start with a step table's schema.
+    """
+    messages = pa.ipc.MessageReader.open_stream(source)
+    try:
+        first = messages.read_next_message()
+    except StopIteration:
+        raise StreamFormatError("an empty stream: no schema, so no step table") from None
+    if first.type != "schema":
+        raise StreamFormatError(f"the stream starts with a {first.type} message, not a schema")
+    schema = pa.ipc.read_schema(first)
+    table_description(schema)
+    return messages, StepDecoder(schema)
 
 
 def read_steps(source: Any) -> Iterator[Dict[str, Any]]:
@@ -167,11 +186,9 @@ def read_steps(source: Any) -> Iterator[Dict[str, Any]]:
         source = pa.BufferReader(source)
     elif isinstance(source, str):
         source = pa.memory_map(source)
-    reader = pa.ipc.open_stream(source)
-    table_description(reader.schema)
-    decoder = StepDecoder(reader.schema)
-    for batch in reader:
-        yield from decoder.steps(batch)
+    messages, decoder = open_step_stream(source)
+    for message in messages:
+        yield from decoder.message_steps(message)
 
 
 def read_export(path: str, rank: Optional[int] = None) -> Iterator[Dict[str, Any]]:
