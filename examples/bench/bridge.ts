@@ -11,7 +11,8 @@
  *
  * Every measurement is a fresh process, timed from the moment the data is asked for: `steady` is
  * batches/s from the first batch to the last, `e2e` from the start (the data process, its tokenizer
- * and index included) to the last. Prints a table and one JSON line.
+ * and index included) to the last; both stop when the last batch arrives, before the data process
+ * (or the pipeline) has finished closing. Prints a table and one JSON line.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -40,9 +41,13 @@ if (process.argv[2] === '--inprocess') {
   const args = parseArguments(process.argv.slice(3));
   const options = optionsFromArguments(args, await tokenizerFromArguments(args), {});
   let first = 0;
+  let end = 0;
   let n = 0;
-  for await (const _ of flagEmbeddingBatches(options).pipe(take(args.steps!))) if (n++ === 0) first = performance.now();
-  const end = performance.now();
+  // To the last batch, as the Python side measures (not the pipeline's closing after it).
+  for await (const _ of flagEmbeddingBatches(options).pipe(take(args.steps!))) {
+    end = performance.now();
+    if (n++ === 0) first = end;
+  }
   console.log(JSON.stringify({ steps: n, first_s: (first - start) / 1000, steady_per_s: ((n - 1) * 1000) / (end - first), e2e_per_s: (n * 1000) / (end - start) } satisfies Measure));
   process.exit(0);
 }
