@@ -104,7 +104,7 @@ def _bits(body: np.ndarray, buffers: List[int], j: int, count: int) -> np.ndarra
     return np.unpackbits(body[offset:offset + length], count=count, bitorder="little").view(bool)
 
 
-def _list_depth(type_: pa.DataType) -> "tuple[List[np.dtype], pa.DataType]":
+def list_levels(type_: pa.DataType) -> "tuple[List[np.dtype], pa.DataType]":
     """The offset types of the list levels around a type, and its leaf type."""
     levels = []
     while pa.types.is_list(type_) or pa.types.is_large_list(type_):
@@ -216,7 +216,7 @@ def plan_columns(schema: pa.Schema) -> Optional[ColumnPlans]:
     columns: List[_ColumnPlan] = []
     nodes = buffers = 0
     for field in schema:
-        offset_types, leaf = _list_depth(field.type)
+        offset_types, leaf = list_levels(field.type)
         text = pa.types.is_string(leaf) or pa.types.is_large_string(leaf)
         if not (text or leaf in NUMPY_DTYPES or pa.types.is_boolean(leaf)) or (len(offset_types) > 3 and not text):
             return None

@@ -19,7 +19,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional
 import numpy as np
 import pyarrow as pa
 
-from ._messages import NUMPY_DTYPES, StreamFormatError, matrix, message_rows, plan_columns, record_batch_layout
+from ._messages import NUMPY_DTYPES, StreamFormatError, list_levels, matrix, message_rows, plan_columns, record_batch_layout
 
 #: The versions of the table this reader knows (the schema metadata's "version").
 KNOWN_VERSIONS = (1,)
@@ -41,14 +41,6 @@ def table_description(schema: pa.Schema) -> Dict[str, Any]:
 
 def _is_number(type_: pa.DataType) -> bool:
     return pa.types.is_integer(type_) or pa.types.is_floating(type_)
-
-
-def _list_depth(type_: pa.DataType) -> "tuple[int, pa.DataType]":
-    depth = 0
-    while pa.types.is_list(type_) or pa.types.is_large_list(type_):
-        depth += 1
-        type_ = type_.value_type
-    return depth, type_
 
 
 # Why np.frombuffer and not Array.to_numpy(): the first to_numpy() of a process imports pandas when
@@ -86,7 +78,8 @@ def _offsets(lists: pa.Array) -> np.ndarray:
 def _column_reader(type_: pa.DataType) -> Callable[[pa.Array], Callable[[int], Any]]:
     """For a column type: how a record batch's column becomes a function of the row (see the
     module's docs for the values)."""
-    depth, leaf = _list_depth(type_)
+    offset_types, leaf = list_levels(type_)
+    depth = len(offset_types)
     if depth == 0 or depth > 3 or not (_is_number(leaf) or pa.types.is_boolean(leaf)):
         return lambda column: column.to_pylist().__getitem__
 
