@@ -14,6 +14,18 @@ const tensorFields = ({ padded }: PaddedBatch) => {
     : { q_ids: padded.queries.map(ids), q_mask: padded.queries.map(mask), p_ids: padded.passages.map(ids), p_mask: padded.passages.map(mask) };
 };
 
+/**
+ * A step's `example_indices`: each record's global index in the reference's concatenation of the
+ * tasks (`offset + position`, or the task's own list where a research-flavor `load_from_disk` gave
+ * other indices). Shared by dump's JSON and the Arrow step table, so that the two agree.
+ *
+ * @category sinks
+ */
+export const exampleIndicesOf = (batch: PaddedBatch): number[] => {
+  const { offset, globalIndices } = batch.task;
+  return batch.indices.map((i) => (globalIndices === undefined ? offset + i : globalIndices[i]!));
+};
+
 /** Only when asked for (--false_negative_scope): without it a line is the oracle's, field for field. */
 const maskField = (batch: PaddedBatch) => (batch.falseNegativeMask === undefined ? {} : { false_negative_mask: batch.falseNegativeMask });
 
@@ -31,7 +43,7 @@ const maskField = (batch: PaddedBatch) => (batch.falseNegativeMask === undefined
  */
 export const toDumpRecord = (batch: PaddedBatch) => ({
   epoch: batch.epoch,
-  example_indices: batch.indices.map((i) => batch.task.offset + i),
+  example_indices: exampleIndicesOf(batch),
   queries_text: batch.queries,
   passages_text: batch.passages,
   teacher_scores: batch.teacherScores,
@@ -52,16 +64,13 @@ export const toDumpRecord = (batch: PaddedBatch) => ({
  *
  * @category sinks
  */
-export const toResearchDumpRecord = (batch: PaddedBatch) => {
-  const global = batch.task.globalIndices;
-  return {
-    epoch: batch.epoch,
-    example_indices: batch.indices.map((i) => (global === undefined ? batch.task.offset + i : global[i]!)),
-    queries_text: batch.queries,
-    passages_text: batch.passages,
-    messages: batch.messages ?? [],
-    teacher_scores: batch.teacherScores,
-    ...tensorFields(batch),
-    ...maskField(batch),
-  };
-};
+export const toResearchDumpRecord = (batch: PaddedBatch) => ({
+  epoch: batch.epoch,
+  example_indices: exampleIndicesOf(batch),
+  queries_text: batch.queries,
+  passages_text: batch.passages,
+  messages: batch.messages ?? [],
+  teacher_scores: batch.teacherScores,
+  ...tensorFields(batch),
+  ...maskField(batch),
+});

@@ -89,6 +89,8 @@ export interface ExportManifest {
     readonly tensors: 'whole' | 'chunked';
     readonly with_text: boolean;
     readonly false_negative_mask: boolean;
+    /** Present for the research flavor only (absent: icl), so that icl manifests written before it still match. */
+    readonly flavor?: 'research';
   };
   readonly shards: ReadonlyArray<ManifestShard>;
   readonly complete: boolean;
@@ -155,8 +157,8 @@ export const validateExportOptions = (options: ExportStepsOptions) => {
   for (const rank of options.ranks) {
     if (!Number.isSafeInteger(rank) || rank < 0 || rank >= options.worldSize) throw new ConfigError('rank', `must be in [0, ${options.worldSize}), got ${rank}`);
   }
-  const { chunked, withText, falseNegativeMask } = validateStepTableOptions(options);
-  return { stepsPerShard, chunked, withText, falseNegativeMask };
+  const { chunked, withText, falseNegativeMask, flavor } = validateStepTableOptions(options);
+  return { stepsPerShard, chunked, withText, falseNegativeMask, flavor };
 };
 
 /**
@@ -176,7 +178,7 @@ export const validateExportOptions = (options: ExportStepsOptions) => {
  * once (torchrun: each its own rank).
  *
  * **Gotchas**: a folder holding another export (other ranks' world size, steps, shard size, start,
- * texts or layout), or a `save_to_disk` folder without a manifest, is a `ConfigError`: choose another
+ * texts, layout or flavor), or a `save_to_disk` folder without a manifest, is a `ConfigError`: choose another
  * folder or delete it. A rerun from other data, configuration or tokenizer fails with the resume
  * state's `ResumeError`.
  *
@@ -210,6 +212,7 @@ const exportRank = async (options: ExportStepsOptions, rank: number, settings: R
     tensors: settings.chunked ? 'chunked' : 'whole',
     with_text: settings.withText,
     false_negative_mask: settings.falseNegativeMask,
+    ...(settings.flavor === 'research' ? { flavor: settings.flavor } : {}),
   };
   const count = Math.max(1, Math.ceil(options.steps / settings.stepsPerShard));
   const names = Array.from({ length: count }, (_, i) => shardFileName(i, count));
@@ -234,7 +237,7 @@ const exportRank = async (options: ExportStepsOptions, rank: number, settings: R
   // Temporary files of a writer that was killed.
   for (const f of await readdir(dir)) if (/^\.(data-\d+-of-\d+\.arrow|export-manifest\.json|state\.json|dataset_info\.json)\..*\.tmp$/.test(f)) await rm(join(dir, f), { force: true });
 
-  const tableOptions: StepTableOptions = { subBatchSize: options.subBatchSize ?? null, withText: settings.withText, falseNegativeMask: settings.falseNegativeMask };
+  const tableOptions: StepTableOptions = { subBatchSize: options.subBatchSize ?? null, withText: settings.withText, falseNegativeMask: settings.falseNegativeMask, flavor: settings.flavor };
   const features = stepFeatures(tableOptions);
   const toRecordBatch = stepBatchBuilder(tableOptions);
   const metadata = stepTableMetadata(tableOptions);

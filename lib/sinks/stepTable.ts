@@ -11,6 +11,7 @@ import { ipcStreamEncoder } from '../arrow/ipcMessages.js';
 import { nestedData, nestedRowMessage, type Leaf, type Nested, type NestedColumn } from '../arrow/nestedColumns.js';
 import { ConfigError, InvariantError } from '../core/errors.js';
 import type { PaddedBatch, PaddedTensor } from '../core/model.js';
+import { exampleIndicesOf } from './dumpRecord.js';
 
 /**
  * Options of {@link stepSchema} and {@link stepRecordBatch}.
@@ -18,6 +19,12 @@ import type { PaddedBatch, PaddedTensor } from '../core/model.js';
  * @category sinks
  */
 export interface StepTableOptions {
+  /**
+   * Which flavor's steps, so that the columns are that flavor's dump fields: `'icl'` has
+   * `no_in_batch_neg`; `'research'` has `messages` in its place (the research module's collated
+   * `messages`, whose first entry its model reads as the in-batch flag). Default: `'icl'`.
+   */
+  readonly flavor?: 'icl' | 'research';
   /**
    * `sub_batch_size` of the run: with it every step carries a list of tensors (the reference's
    * sub-batch collation), so the tensor columns get one more level of lists. Default: none.
@@ -82,15 +89,21 @@ const tensorColumn = (name: string, chunked: boolean, side: 'queries' | 'passage
  * column), not for additions.
  */
 const stepColumns = (options: StepTableOptions): ReadonlyArray<StepColumn> => {
-  const chunked = validateStepTableOptions(options).chunked;
+  const { chunked, flavor } = validateStepTableOptions(options);
+  // In dump's order: the research oracle prints messages before teacher_scores and has no no_in_batch_neg.
+  const messages = column('messages', 'string', 1, (b) => {
+    if (b.messages === undefined) throw new InvariantError(`step ${b.globalStep} has no messages (an icl-flavor step?), but the table was made for the research flavor`);
+    return b.messages;
+  });
   return [
     column('epoch', 'int32', 0, (b) => b.epoch),
-    column('example_indices', 'int64', 1, (b) => b.indices.map((i) => b.task.offset + i)),
+    column('example_indices', 'int64', 1, exampleIndicesOf),
     ...(options.withText === true
       ? [column('queries_text', 'string', 1, (b) => b.queries), column('passages_text', 'string', 1, (b) => b.passages)]
       : []),
+    ...(flavor === 'research' ? [messages] : []),
     column('teacher_scores', 'float32', 1, (b) => b.teacherScores),
-    column('no_in_batch_neg', 'bool', 0, (b) => b.noInBatchNeg),
+    ...(flavor === 'icl' ? [column('no_in_batch_neg', 'bool', 0, (b) => b.noInBatchNeg)] : []),
     ...(options.falseNegativeMask === true
       ? [
           column('false_negative_mask', 'bool', 2, (b) => {
@@ -112,25 +125,31 @@ const stepColumns = (options: StepTableOptions): ReadonlyArray<StepColumn> => {
 };
 
 /** @internal */
-export const validateStepTableOptions = (options: StepTableOptions): { chunked: boolean; withText: boolean; falseNegativeMask: boolean } => {
+export const validateStepTableOptions = (
+  options: StepTableOptions,
+): { chunked: boolean; withText: boolean; falseNegativeMask: boolean; flavor: 'icl' | 'research' } => {
   const sub = options.subBatchSize ?? null;
   if (sub !== null && !Number.isSafeInteger(sub)) throw new ConfigError('sub_batch_size', `must be an integer, got ${sub}`);
+  const flavor = options.flavor ?? 'icl';
+  if (flavor !== 'icl' && flavor !== 'research') throw new ConfigError('flavor', `must be 'icl' or 'research', got ${JSON.stringify(flavor)}`);
   // As pad: sub_batch_size ≤ 0 means no sub-batches.
-  return { chunked: sub !== null && sub > 0, withText: options.withText === true, falseNegativeMask: options.falseNegativeMask === true };
+  return { chunked: sub !== null && sub > 0, withText: options.withText === true, falseNegativeMask: options.falseNegativeMask === true, flavor };
 };
 
 /**
  * The Arrow schema of a run's steps: one row per step.
  *
  * **Details**: columns, in order: `epoch` int32; `example_indices` list<int64>; with `withText`,
- * `queries_text` and `passages_text` list<utf8>; `teacher_scores` list<float32> or null;
+ * `queries_text` and `passages_text` list<utf8>; with `flavor: 'research'`, `messages`
+ * list<utf8>; `teacher_scores` list<float32> or null; for the icl flavor (the default),
  * `no_in_batch_neg` bool; with `falseNegativeMask`, `false_negative_mask` list<list<bool>> (per
  * query, a row over the step's passages); `q_ids`, `q_mask`, `p_ids`, `p_mask` as list<list<int32>> (rows of the
  * padded matrix), or with `subBatchSize` list<list<list<int32>>> (one matrix per sub-batch);
  * `step` int32 (within the epoch); `global_step` int64; `rank`, `world_size` int32; `resume` utf8
  * (the resume state after this step, as JSON: pass it back as `--resume_from` to continue after it).
  * Every column may hold nulls (only `teacher_scores` does), as in `datasets`' schemas. The metadata
- * key `llm_retriever_data` holds `{"version":1,"tensors":"whole"|"chunked","with_text":…,"false_negative_mask":…}`, and
+ * key `llm_retriever_data` holds `{"version":1,"tensors":"whole"|"chunked","with_text":…,"false_negative_mask":…}`
+ * (with `"flavor":"research"` for the research flavor), and
  * `huggingface` the features ({@link stepFeatures}), so `datasets` reads a saved stream as it is.
  *
  * **Gotchas**: every row of a matrix has the same length (padding), so a tensor's values are its
@@ -163,10 +182,10 @@ export const stepFeatures = (options: StepTableOptions): Features => stepColumns
  * @category sinks
  */
 export const stepTableMetadata = (options: StepTableOptions): ReadonlyMap<string, string> => {
-  const { chunked, withText, falseNegativeMask } = validateStepTableOptions(options);
-  return new Map([
-    [STEP_TABLE_METADATA_KEY, JSON.stringify({ version: STEP_TABLE_VERSION, tensors: chunked ? 'chunked' : 'whole', with_text: withText, false_negative_mask: falseNegativeMask })],
-  ]);
+  const { chunked, withText, falseNegativeMask, flavor } = validateStepTableOptions(options);
+  // `flavor` only for research: an icl table keeps the bytes it had before the research flavor was streamed.
+  const description = { version: STEP_TABLE_VERSION, tensors: chunked ? 'chunked' : 'whole', with_text: withText, false_negative_mask: falseNegativeMask, ...(flavor === 'research' ? { flavor } : {}) };
+  return new Map([[STEP_TABLE_METADATA_KEY, JSON.stringify(description)]]);
 };
 
 /**

@@ -9,10 +9,11 @@ import fc from 'fast-check';
 import { from, toArray } from 'ix/asynciterable';
 import { take } from 'ix/asynciterable/operators';
 import { Data, List, RecordBatchReader, Vector, type Table, tableFromIPC } from 'apache-arrow';
-import { toDumpRecord } from '../../lib/sinks/dumpRecord.js';
+import { toDumpRecord, toResearchDumpRecord } from '../../lib/sinks/dumpRecord.js';
 import type { PaddedBatch } from '../../lib/core/model.js';
 import { operator } from '../../lib/core/operator.js';
 import { flagEmbeddingBatches } from '../../lib/pipelines/flagEmbeddingIcl.js';
+import { researchBatches } from '../../lib/pipelines/research.js';
 import { IPC_END_OF_STREAM, ipcStreamEncoder } from '../../lib/arrow/ipcMessages.js';
 import { STEP_TABLE_METADATA_KEY, stepRecordBatch, stepSchema, stepStreamEncoder } from '../../lib/sinks/stepTable.js';
 import { toArrowStream } from '../../lib/sinks/toArrowStream.js';
@@ -162,5 +163,79 @@ describe(`toArrowStream (FC_SEED=${FC_SEED})`, () => {
       op: ({ chunked: c, withText }) => toArrowStream({ subBatchSize: c ? 3 : null, withText }),
       numRuns: 10,
     });
+  });
+});
+
+/** The research sample: retrieval splits carry teacher scores, symmetric ones are 'not in-batch'. */
+const researchBatchesOf = (subBatchSize: number | null, steps = 10): Promise<PaddedBatch[]> =>
+  toArray(
+    researchBatches({
+      flavor: 'research',
+      trainData: 'examples/research/jsonl-patterns',
+      tokenizer,
+      seed: 11,
+      worldSize: 2,
+      rank: 0,
+      perDeviceTrainBatchSize: 6,
+      symmetricBatchSize: 12,
+      trainGroupSize: 3,
+      symmetricTrainGroupSize: 3,
+      queryMaxLen: 300,
+      passageMaxLen: 48,
+      subBatchSize,
+    }).pipe(take(steps)),
+  );
+
+describe('toArrowStream, research flavor', () => {
+  let whole: PaddedBatch[];
+  let chunked: PaddedBatch[];
+  before(async () => {
+    whole = await researchBatchesOf(null);
+    chunked = await researchBatchesOf(4);
+    assert.ok(whole.some((b) => b.teacherScores === null) && whole.some((b) => b.teacherScores !== null), 'the sample mixes scored and unscored steps');
+    assert.ok(whole.some((b) => b.messages?.[0] === 'not in-batch') && whole.some((b) => b.messages?.[0] === 'normal'), 'and both kinds of messages');
+  });
+
+  for (const [name, subBatchSize] of [['whole tensors', null], ['sub-batches (sub_batch_size 4)', 4]] as const) {
+    it(`${name}: each row equals dump --flavor research's JSON record, field for field, in its order`, async () => {
+      const batches = subBatchSize === null ? whole : chunked;
+      const rows = rowsOf(tableFromIPC(await bytesOf(batches, { subBatchSize, withText: true, flavor: 'research' })));
+      assert.equal(rows.length, batches.length);
+      rows.forEach((row, i) => {
+        const { teacher_scores, ...expected } = toResearchDumpRecord(batches[i]!);
+        const { teacher_scores: scores, step, global_step, rank, world_size, resume, ...dumpFields } = row;
+        assert.deepEqual(Object.keys(row).filter((k) => k in toResearchDumpRecord(batches[i]!)), Object.keys(toResearchDumpRecord(batches[i]!)));
+        assert.deepEqual(dumpFields, expected);
+        assert.deepEqual(scores, float32(teacher_scores));
+        assert.deepEqual({ step, global_step, rank, world_size }, { step: batches[i]!.step, global_step: batches[i]!.globalStep, rank: 0, world_size: 2 });
+        assert.deepEqual(JSON.parse(resume as string), batches[i]!.resume);
+      });
+    });
+  }
+
+  it("messages in place of no_in_batch_neg; the metadata names the flavor (an icl table's has no flavor key, its bytes unchanged)", async () => {
+    const table = tableFromIPC(await bytesOf(whole.slice(0, 2), { flavor: 'research' }));
+    assert.deepEqual(
+      table.schema.fields.map((f) => f.name),
+      ['epoch', 'example_indices', 'messages', 'teacher_scores', 'q_ids', 'q_mask', 'p_ids', 'p_mask', 'step', 'global_step', 'rank', 'world_size', 'resume'],
+    );
+    assert.deepEqual(JSON.parse(table.schema.metadata.get(STEP_TABLE_METADATA_KEY)!), { version: 1, tensors: 'whole', with_text: false, false_negative_mask: false, flavor: 'research' });
+    assert.deepEqual(Buffer.from(stepStreamEncoder({ flavor: 'icl' }).schema), Buffer.from(stepStreamEncoder({}).schema));
+  });
+
+  it("each step's message is apache-arrow's writer's of the same record batch, byte for byte", () => {
+    for (const [batches, subBatchSize] of [[whole, null], [chunked, 4]] as const) {
+      const options = { subBatchSize, withText: true, flavor: 'research' as const };
+      const encoder = stepStreamEncoder(options);
+      const writer = ipcStreamEncoder(stepSchema(options));
+      assert.deepEqual(Buffer.from(encoder.schema), Buffer.from(writer.schema));
+      for (const batch of batches) assert.deepEqual(Buffer.from(encoder.step(batch)), Buffer.from(writer.batch(stepRecordBatch([batch], options))));
+    }
+  });
+
+  it('an icl step in a research table (it has no messages) is an InvariantError; an unknown flavor a ConfigError', async () => {
+    const icl = await batchesOf(null, 1);
+    await assert.rejects(bytesOf(icl, { flavor: 'research' }), (e: Error) => e.name === 'InvariantError' && /no messages/.test(e.message));
+    assert.throws(() => stepSchema({ flavor: 'mystery' as 'icl' }), (e: Error) => e.name === 'ConfigError' && /flavor/.test(e.message));
   });
 });
