@@ -20,7 +20,7 @@ export const COMMANDS = {
   dump: {
     summary: "print every step's batch as one JSON line (the reference oracle's fields)",
     description:
-      "Prints one JSON object per step for this rank: epoch, example_indices, queries_text, passages_text, teacher_scores, no_in_batch_neg, q_ids, q_mask, p_ids, p_mask (and false_negative_mask with --false_negative_scope local or global; with --flavor research: messages in place of no_in_batch_neg, as the research oracle prints them). Without --steps, to the end of the current epoch. With --format arrow (icl flavor): an Arrow IPC stream instead, one record batch per step with the same fields (ids and masks int32, texts only with --with_text) and the step's position and resume state, for python/llm_retriever_data.",
+      "Prints one JSON object per step for this rank: epoch, example_indices, queries_text, passages_text, teacher_scores, no_in_batch_neg, q_ids, q_mask, p_ids, p_mask (and false_negative_mask with --false_negative_scope local or global; with --flavor research: messages in place of no_in_batch_neg, as the research oracle prints them). Without --steps, to the end of the current epoch. With --format arrow: an Arrow IPC stream instead, one record batch per step with the same fields (ids and masks int32, texts only with --with_text) and the step's position and resume state, for python/llm_retriever_data.",
   },
   export: {
     summary: 'write steps of this rank (or --all_ranks) to --out as a Hugging Face dataset, resumably',
@@ -184,10 +184,9 @@ export const ARGUMENTS = {
     kind: 'choice',
     choices: ['json', 'arrow'],
     commands: ['dump'],
-    flavors: ICL,
     help: "'json' (default): one JSON object per line; 'arrow': an Arrow IPC stream, one record batch per step (for python/llm_retriever_data)",
   },
-  with_text: { kind: 'bool', commands: ['dump', 'export'], flavors: ICL, help: 'arrow and export: include queries_text and passages_text (JSON lines always have them)' },
+  with_text: { kind: 'bool', commands: ['dump', 'export'], help: 'arrow and export: include queries_text and passages_text (JSON lines always have them)' },
   out: { kind: 'path', value: 'DIR', commands: ['export'], help: 'the folder to write (required): a DatasetDict, one split rank_<r> per rank' },
   epochs: { kind: 'int', min: 1, commands: ['export'], help: 'whole epochs to export, from the start (or resume) epoch on (instead of --steps)' },
   steps_per_shard: { kind: 'int', min: 1, commands: ['export'], help: 'rows (steps) per shard file (default 1000)' },

@@ -6,10 +6,11 @@
  */
 import { stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import type { AsyncIterableX } from 'ix/asynciterable';
 import { take, tap } from 'ix/asynciterable/operators';
 import { atomicWriteFile, openAtomic } from '../core/atomicFile.js';
 import { asFileError, ConfigError } from '../core/errors.js';
-import type { ResumeState, ResumeStateV1 } from '../core/model.js';
+import type { PaddedBatch, ResumeState, ResumeStateV1 } from '../core/model.js';
 import type { ProgressSink } from '../core/progress.js';
 import { teeReport, type ReportSink } from '../core/report.js';
 import { readResumeState, writeResumeState } from '../core/resume.js';
@@ -18,6 +19,7 @@ import { flagEmbeddingBatches, type FlagEmbeddingOptions } from '../pipelines/fl
 import { RESEARCH_DEFAULTS, researchBatches, type ResearchOptions } from '../pipelines/research.js';
 import { researchPlanReport } from '../pipelines/researchPlanReport.js';
 import { toDumpRecord, toResearchDumpRecord } from '../sinks/dumpRecord.js';
+import type { StepTableOptions } from '../sinks/stepTable.js';
 import { listTaskFiles } from '../sources/taskFiles.js';
 import type { IndexOptions } from '../sources/taskIndex.js';
 import { defaultTokenizerDir, loadTokenizer } from '../tokenizers/transformers.js';
@@ -282,7 +284,7 @@ const checkWritable = async (option: string, path: string): Promise<void> => {
 const dump: Runner = async (context) => {
   if (context.args.state_out !== undefined) await checkWritable('state_out', context.args.state_out);
   if (flavorOf(context.args) === 'research') return researchDump(context);
-  const { args, env, stdout, report, progress, notices } = context;
+  const { args, env, report, progress, notices } = context;
   const resumeFrom: ResumeState | ResumeStateV1 | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
   const tokenizer = await tokenizerFromArguments(args);
   const options = optionsFromArguments(args, tokenizer, env);
@@ -296,58 +298,68 @@ const dump: Runner = async (context) => {
     resumeFrom,
     ...(args.steps === undefined ? { epochs: (resumeFrom?.epoch ?? 0) + 1 } : {}),
   });
-  let last: ResumeState | ResumeStateV1 | null = resumeFrom;
-  let printed = 0;
-  const steps = (args.steps === undefined ? batches : batches.pipe(take(args.steps))).pipe(
-    tap(() => indexing.end()),
-    tap((batch) => void (last = batch.resume)),
-  );
-  try {
-    // A failed write (the reader went away) leaves the loop, which closes the pipeline (its return():
-    // worker threads terminated, files closed).
-    if (args.format === 'arrow') {
-      context.heapGrowth('roomy');
-      const { toArrowStream } = await arrowStream();
-      const stream = steps.pipe(
-        tap(() => void (printed += 1)),
-        toArrowStream({ subBatchSize: options.subBatchSize ?? null, withText: args.with_text ?? false, falseNegativeMask: (options.falseNegativeScope ?? 'none') !== 'none' }),
-      );
-      for await (const bytes of stream) await stdout.write(bytes);
-    } else {
-      for await (const batch of steps) {
-        await stdout.write(`${JSON.stringify(toDumpRecord(batch))}\n`);
-        printed += 1;
-      }
-    }
-  } finally {
-    indexing.end();
-  }
-  if (args.state_out !== undefined) {
-    if (last === null) throw new ConfigError('state_out', 'no step was printed, so there is no state to save (give --steps ≥ 1)');
-    await writeResumeState(args.state_out, last).catch((e: unknown) => Promise.reject(asFileError(args.state_out!, e, 'write')));
-  }
-  return `${plural(printed, 'step')} printed`;
+  const printed = await printSteps(context, batches.pipe(tap(() => indexing.end())), toDumpRecord, {
+    subBatchSize: options.subBatchSize ?? null,
+    falseNegativeMask: (options.falseNegativeScope ?? 'none') !== 'none',
+    flavor: 'icl',
+  }).finally(indexing.end);
+  await saveState(args, printed.last ?? resumeFrom);
+  return `${plural(printed.count, 'step')} printed`;
 };
 
 /** `dump --flavor research`: the research oracle's fields, `messages` included. */
-const researchDump: Runner = async ({ args, env, stdout, report }) => {
+const researchDump: Runner = async (context) => {
+  const { args, env, report } = context;
   const resumeFrom: ResumeState | ResumeStateV1 | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
   // Checked before the tokenizer loads: a misplaced flag fails at once.
   researchOptionsFromArguments(args, undefined as unknown as ResearchOptions['tokenizer'], env);
   const options = researchOptionsFromArguments(args, await tokenizerFromArguments(args), env);
   const batches = researchBatches({ ...options, report, resumeFrom, ...(args.steps === undefined ? { epochs: (resumeFrom?.epoch ?? 0) + 1 } : {}) });
-  let last: ResumeState | ResumeStateV1 | null = resumeFrom;
-  let printed = 0;
-  for await (const batch of args.steps === undefined ? batches : batches.pipe(take(args.steps))) {
-    await stdout.write(`${JSON.stringify(toResearchDumpRecord(batch))}\n`);
-    last = batch.resume;
-    printed += 1;
+  const printed = await printSteps(context, batches, toResearchDumpRecord, {
+    subBatchSize: options.subBatchSize ?? null,
+    falseNegativeMask: (options.falseNegativeScope ?? 'none') !== 'none',
+    flavor: 'research',
+  });
+  await saveState(args, printed.last ?? resumeFrom);
+  return options.saveToDisk && options.exitAfterSave ? `saved to ${options.saveDiskPath}, no steps (exit_after_save)` : `${plural(printed.count, 'step')} printed`;
+};
+
+/**
+ * Writes a run's steps (the first `--steps` of them) to stdout: one JSON line each (`toJson`, the
+ * flavor's oracle fields), or with `--format arrow` the Arrow stream of the step table. Returns how
+ * many were printed and the resume state after the last.
+ */
+const printSteps = async (
+  { args, stdout, heapGrowth }: RunContext,
+  batches: AsyncIterableX<PaddedBatch>,
+  toJson: (batch: PaddedBatch) => unknown,
+  table: StepTableOptions,
+): Promise<{ count: number; last: ResumeState | ResumeStateV1 | null }> => {
+  let count = 0;
+  let last: ResumeState | ResumeStateV1 | null = null;
+  const steps = (args.steps === undefined ? batches : batches.pipe(take(args.steps))).pipe(
+    tap((batch) => {
+      count += 1;
+      last = batch.resume;
+    }),
+  );
+  // A failed write (the reader went away) leaves the loop, which closes the pipeline (its return():
+  // worker threads terminated, files closed).
+  if (args.format === 'arrow') {
+    heapGrowth('roomy');
+    const { toArrowStream } = await arrowStream();
+    for await (const bytes of steps.pipe(toArrowStream({ ...table, withText: args.with_text ?? false }))) await stdout.write(bytes);
+  } else {
+    for await (const batch of steps) await stdout.write(`${JSON.stringify(toJson(batch))}\n`);
   }
-  if (args.state_out !== undefined) {
-    if (last === null) throw new ConfigError('state_out', 'no step was printed, so there is no state to save (give --steps ≥ 1)');
-    await writeResumeState(args.state_out, last).catch((e: unknown) => Promise.reject(asFileError(args.state_out!, e, 'write')));
-  }
-  return options.saveToDisk && options.exitAfterSave ? `saved to ${options.saveDiskPath}, no steps (exit_after_save)` : `${plural(printed, 'step')} printed`;
+  return { count, last };
+};
+
+/** `--state_out`: the resume state after the last step printed (or exported). */
+const saveState = async (args: ParsedArguments, last: ResumeState | ResumeStateV1 | null): Promise<void> => {
+  if (args.state_out === undefined) return;
+  if (last === null) throw new ConfigError('state_out', 'no step was printed, so there is no state to save (give --steps ≥ 1)');
+  await writeResumeState(args.state_out, last).catch((e: unknown) => Promise.reject(asFileError(args.state_out!, e, 'write')));
 };
 
 const plan: Runner = async (context) => {
@@ -402,22 +414,18 @@ const stats: Runner = async ({ args, env, stdout, report, progress, notices }) =
 
 const exportRun: Runner = async ({ args, env, stdout, report, progress, notices }) => {
   if (args.state_out !== undefined) await checkWritable('state_out', args.state_out);
-  if (flavorOf(args) === 'research') {
-    throw new ConfigError('flavor', "export writes the icl flavor's steps (dump's fields); the research flavor's are not exported yet: use dump --flavor research");
-  }
   if (args.out === undefined) throw new ConfigError('out', 'is required (the folder to write)');
   if (args.steps !== undefined && args.epochs !== undefined) throw new ConfigError('epochs', 'give --steps or --epochs, not both');
   const resumeFrom: ResumeState | ResumeStateV1 | null = args.resume_from === undefined ? null : await readResumeState(args.resume_from);
-  const tokenizer = await tokenizerFromArguments(args);
-  const options = optionsFromArguments(args, tokenizer, env);
-  const worldSize = options.worldSize ?? 1;
+  // With --epochs, the batches stop at the last epoch's end: reading ahead into the next would report its drops too.
+  const epochs = args.steps === undefined ? (resumeFrom?.epoch ?? 0) + (args.epochs ?? 1) : undefined;
+  const run = await exportedRun(args, env, { progress: notices, report, ...(epochs === undefined ? {} : { epochs }) });
   let steps = args.steps;
   if (steps === undefined) {
     // Whole epochs from the epoch the run is in (default: its rest), counted by the plan (an epoch's steps never change).
-    const { stepsPerEpoch } = await planReport(options.trainData, options);
-    steps = ((resumeFrom?.epoch ?? 0) + (args.epochs ?? 1)) * stepsPerEpoch - (resumeFrom?.globalStep ?? 0);
+    steps = ((resumeFrom?.epoch ?? 0) + (args.epochs ?? 1)) * (await run.stepsPerEpoch()) - (resumeFrom?.globalStep ?? 0);
   }
-  const ranks = args.all_ranks === true ? Array.from({ length: worldSize }, (_, r) => r) : [options.rank ?? 0];
+  const ranks = args.all_ranks === true ? Array.from({ length: run.worldSize }, (_, r) => r) : [run.rank];
   const task = progress?.start(`exporting to ${args.out}`, { total: steps * ranks.length, unit: 'steps' });
   let done = 0;
   try {
@@ -425,23 +433,18 @@ const exportRun: Runner = async ({ args, env, stdout, report, progress, notices 
     const summary = await exportSteps({
       out: args.out,
       ranks,
-      worldSize,
+      worldSize: run.worldSize,
       steps,
       ...(args.steps_per_shard === undefined ? {} : { stepsPerShard: args.steps_per_shard }),
       resumeFrom,
-      subBatchSize: options.subBatchSize ?? null,
+      ...run.table,
       withText: args.with_text ?? false,
-      falseNegativeMask: (options.falseNegativeScope ?? 'none') !== 'none',
-      batches: (rank, from) => flagEmbeddingBatches({ ...options, progress: notices, report, rank, resumeFrom: from }),
+      batches: run.batches,
       onShard: (e) => task?.update((done += e.rows), `rank ${e.rank}, ${e.file} ${e.status}`),
     });
     task?.end();
-    if (args.state_out !== undefined) {
-      // The state after the last step is the same on every rank.
-      const last = summary.ranks[0]?.resume ?? resumeFrom;
-      if (last === null) throw new ConfigError('state_out', 'no step was exported, so there is no state to save (give --steps ≥ 1)');
-      await writeResumeState(args.state_out, last).catch((e: unknown) => Promise.reject(asFileError(args.state_out!, e, 'write')));
-    }
+    // The state after the last step is the same on every rank.
+    await saveState(args, summary.ranks[0]?.resume ?? resumeFrom);
     await stdout.write(`${JSON.stringify(summary)}\n`);
     const written = summary.ranks.reduce((n, r) => n + r.written, 0);
     const kept = summary.ranks.reduce((n, r) => n + r.kept, 0);
@@ -449,6 +452,43 @@ const exportRun: Runner = async ({ args, env, stdout, report, progress, notices 
   } finally {
     task?.end();
   }
+};
+
+/** What `export` needs of a run, whichever its flavor: its ranks, its table, its epoch's steps, and each rank's batches. */
+interface ExportedRun {
+  readonly worldSize: number;
+  readonly rank: number;
+  readonly table: StepTableOptions;
+  readonly stepsPerEpoch: () => Promise<number>;
+  readonly batches: (rank: number, resumeFrom: ResumeState | ResumeStateV1 | null) => AsyncIterable<PaddedBatch>;
+}
+
+const exportedRun = async (
+  args: ParsedArguments,
+  env: Environment,
+  sinks: { readonly progress: ProgressSink; readonly report: ReportSink; readonly epochs?: number },
+): Promise<ExportedRun> => {
+  const { progress, report, ...bound } = sinks;
+  if (flavorOf(args) === 'research') {
+    // Checked before the tokenizer loads, as dump does.
+    researchOptionsFromArguments(args, undefined as unknown as ResearchOptions['tokenizer'], env);
+    const options = researchOptionsFromArguments(args, await tokenizerFromArguments(args), env);
+    return {
+      worldSize: options.worldSize ?? 1,
+      rank: options.rank ?? 0,
+      table: { subBatchSize: options.subBatchSize ?? null, falseNegativeMask: (options.falseNegativeScope ?? 'none') !== 'none', flavor: 'research' },
+      stepsPerEpoch: async () => (await researchPlanReport(options)).stepsPerEpoch,
+      batches: (rank, from) => researchBatches({ ...options, ...bound, report, rank, resumeFrom: from }),
+    };
+  }
+  const options = optionsFromArguments(args, await tokenizerFromArguments(args), env);
+  return {
+    worldSize: options.worldSize ?? 1,
+    rank: options.rank ?? 0,
+    table: { subBatchSize: options.subBatchSize ?? null, falseNegativeMask: (options.falseNegativeScope ?? 'none') !== 'none', flavor: 'icl' },
+    stepsPerEpoch: async () => (await planReport(options.trainData, options)).stepsPerEpoch,
+    batches: (rank, from) => flagEmbeddingBatches({ ...options, ...bound, progress, report, rank, resumeFrom: from }),
+  };
 };
 
 /** The runner of every command of args.ts's `COMMANDS` (the type requires one for each). */

@@ -5,48 +5,23 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { tableFromIPC, Vector } from 'apache-arrow';
-import { main } from '../../lib/cli/main.js';
-import { dumpLines, runCli } from '../helpers/run.js';
+import { tableFromIPC } from 'apache-arrow';
+import { dumpLines, runCli, runCliBytes } from '../helpers/run.js';
+import { assertTableEqualsDump, plainArrow } from '../helpers/stepRows.js';
 import { writeTree } from '../helpers/tmp.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ARGS = ['--train_data', join(ROOT, 'examples/data/retrieval'), join(ROOT, 'examples/data/sts'), '--knowledge_distillation', 'true', '--query_max_len', '64', '--passage_max_len', '48', '--per_device_train_batch_size', '4', '--world_size', '2', '--rank', '1', '--steps', '6'];
 
-/** The command in this process, its stdout kept as bytes. */
-const runBinary = async (argv: ReadonlyArray<string>) => {
-  const out: Buffer[] = [];
-  const err: string[] = [];
-  const sink = (push: (b: Buffer) => void) => new Writable({ write: (chunk: Buffer, _e, done) => (push(Buffer.from(chunk)), done()) });
-  const code = await main(argv, { stdout: sink((b) => out.push(b)), stderr: sink((b) => err.push(b.toString())) });
-  return { code, stdout: Buffer.concat(out), stderr: err.join('') };
-};
-
-const plain = (v: unknown): unknown => (v instanceof Vector ? [...v].map(plain) : typeof v === 'bigint' ? Number(v) : v);
-
 describe('dump --format arrow', () => {
   it("every row equals dump's JSON line of the same step, field for field; texts only with --with_text", async () => {
     const json = dumpLines((await runCli(['dump', ...ARGS])).stdout) as Record<string, unknown>[];
     for (const withText of [false, true]) {
-      const run = await runBinary(['dump', ...ARGS, '--format', 'arrow', ...(withText ? ['--with_text'] : [])]);
+      const run = await runCliBytes(['dump', ...ARGS, '--format', 'arrow', ...(withText ? ['--with_text'] : [])]);
       assert.equal(run.code, 0, run.stderr);
-      const table = tableFromIPC(run.stdout);
-      assert.equal(table.numRows, json.length);
-      json.forEach((record, i) => {
-        for (const [key, value] of Object.entries(record)) {
-          const column = table.getChild(key);
-          if (key.endsWith('_text') && !withText) {
-            assert.equal(column, null, `${key} without --with_text`);
-            continue;
-          }
-          const got = plain(column!.get(i));
-          if (key === 'teacher_scores' && value !== null) assert.deepEqual(got, [...Float32Array.from(value as number[])]);
-          else assert.deepEqual(got, value, `step ${i}: ${key}`);
-        }
-      });
+      assertTableEqualsDump(tableFromIPC(run.stdout), json, withText);
     }
   });
 
@@ -54,22 +29,22 @@ describe('dump --format arrow', () => {
     for (const scope of ['local', 'global']) {
       const args = [...ARGS, '--false_negative_scope', scope];
       const json = dumpLines((await runCli(['dump', ...args])).stdout) as Record<string, unknown>[];
-      const run = await runBinary(['dump', ...args, '--format', 'arrow']);
+      const run = await runCliBytes(['dump', ...args, '--format', 'arrow']);
       assert.equal(run.code, 0, run.stderr);
       const table = tableFromIPC(run.stdout);
       assert.equal(table.numRows, json.length);
       json.forEach((record, i) => {
         assert.ok(Array.isArray(record['false_negative_mask']));
-        assert.deepEqual(plain(table.getChild('false_negative_mask')!.get(i)), record['false_negative_mask'], `${scope} step ${i}`);
+        assert.deepEqual(plainArrow(table.getChild('false_negative_mask')!.get(i)), record['false_negative_mask'], `${scope} step ${i}`);
       });
     }
-    const without = tableFromIPC((await runBinary(['dump', ...ARGS, '--format', 'arrow'])).stdout);
+    const without = tableFromIPC((await runCliBytes(['dump', ...ARGS, '--format', 'arrow'])).stdout);
     assert.equal(without.getChild('false_negative_mask'), null, 'no mask column unless asked, as the JSON line');
   });
 
   it('--state_out writes the resume state of the last step, the one its row carries', async () => {
     const state = join(writeTree({}), 'state.json');
-    const run = await runBinary(['dump', ...ARGS, '--format', 'arrow', '--state_out', state]);
+    const run = await runCliBytes(['dump', ...ARGS, '--format', 'arrow', '--state_out', state]);
     assert.equal(run.code, 0, run.stderr);
     const table = tableFromIPC(run.stdout);
     assert.deepEqual(JSON.parse(readFileSync(state, 'utf8')), JSON.parse(table.getChild('resume')!.get(table.numRows - 1) as string));

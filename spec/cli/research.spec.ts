@@ -1,14 +1,17 @@
 /**
  * The research flavor on the command line: `--flavor research` and the research module's argument
  * names, per-flavor defaults, options of the other flavor refused by name, `plan`, config files,
- * save_to_disk / exit_after_save, and the research oracle's fields in `dump`.
+ * save_to_disk / exit_after_save, and the research oracle's fields in `dump`, its Arrow stream and
+ * `export`.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { dumpLines, runCli } from '../helpers/run.js';
+import { tableFromIPC } from 'apache-arrow';
+import { dumpLines, runCli, runCliBytes } from '../helpers/run.js';
+import { assertTableEqualsDump } from '../helpers/stepRows.js';
 
 const base = ['--flavor', 'research', '--train_data', 'examples/research/jsonl-patterns', '--per_device_train_batch_size', '6', '--symmetric_batch_size', '6', '--query_max_len', '400'];
 
@@ -94,5 +97,38 @@ describe('CLI: --flavor research', () => {
     assert.equal(run.code, 0);
     assert.match(run.stdout, /--flavor icl\|research/);
     assert.match(run.stdout, /The research flavor's arguments[^\n]*\n(.*\n)*\s+--symmetric_batch_size N/);
+  });
+
+  it('dump --format arrow: each row is the JSON line of its step, messages included; texts only with --with_text', async () => {
+    const args = [...base.slice(0, 6), '--symmetric_batch_size', '12', '--query_max_len', '400', '--world_size', '2', '--rank', '1', '--steps', '6'];
+    const dumped = await runCli(['dump', ...args]);
+    assert.equal(dumped.code, 0, dumped.stderr);
+    const json = dumpLines(dumped.stdout) as Record<string, unknown>[];
+    assert.ok(json.some((r) => (r['messages'] as string[])[0] === 'not in-batch') && json.some((r) => r['teacher_scores'] !== null));
+    for (const withText of [false, true]) {
+      const run = await runCliBytes(['dump', ...args, '--format', 'arrow', ...(withText ? ['--with_text'] : [])]);
+      assert.equal(run.code, 0, run.stderr);
+      const table = tableFromIPC(run.stdout);
+      assert.equal(table.getChild('no_in_batch_neg'), null, 'the research oracle has no no_in_batch_neg');
+      assertTableEqualsDump(table, json, withText);
+    }
+  });
+
+  it("export writes an epoch of research steps: dump's lines, the flavor in the manifest, each drop reported once; a rerun keeps it, an icl export is refused", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'llm-retriever-data-cli-'));
+    const out = join(tmp, 'out');
+    const exported = await runCli(['export', ...base, '--epochs', '1', '--with_text', '--out', out, '--report', join(tmp, 'export.jsonl')]);
+    assert.equal(exported.code, 0, exported.stderr);
+    const dumped = await runCli(['dump', ...base, '--report', join(tmp, 'dump.jsonl')]);
+    assertTableEqualsDump(tableFromIPC(readFileSync(join(out, 'rank_0', 'data-00000-of-00001.arrow'))), dumpLines(dumped.stdout) as Record<string, unknown>[], true);
+    assert.equal((JSON.parse(readFileSync(join(out, 'rank_0', 'export-manifest.json'), 'utf8')) as { run: { flavor?: string } }).run.flavor, 'research');
+    // The batches stop at the epoch's end: reading ahead into the next would report its drops as well.
+    assert.equal(readFileSync(join(tmp, 'export.jsonl'), 'utf8'), readFileSync(join(tmp, 'dump.jsonl'), 'utf8'));
+    const rerun = await runCli(['export', ...base, '--epochs', '1', '--with_text', '--out', out]);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.match(rerun.stderr, /0 shards written, 1 kept from an earlier run/);
+    const icl = await runCli(['export', '--train_data', 'examples/data/retrieval', '--per_device_train_batch_size', '6', '--steps', '12', '--with_text', '--out', out]);
+    assert.equal(icl.code, 2);
+    assert.match(icl.stderr, /holds another export/);
   });
 });

@@ -33,3 +33,12 @@ export const dumpLines = (stdout: string): unknown[] =>
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as unknown);
+
+/** `llm-retriever-data <argv>` in this process, its stdout kept as bytes (`--format arrow`). */
+export const runCliBytes = async (argv: ReadonlyArray<string>): Promise<{ code: number; stdout: Buffer; stderr: string }> => {
+  const out: Buffer[] = [];
+  const err: string[] = [];
+  const bytes = (push: (b: Buffer) => void) => new Writable({ write: (chunk: Buffer, _e, done) => (push(Buffer.from(chunk)), done()) });
+  const code = await main(argv, { stdout: bytes((b) => out.push(b)), stderr: bytes((b) => err.push(b.toString())) });
+  return { code, stdout: Buffer.concat(out), stderr: err.join('') };
+};
