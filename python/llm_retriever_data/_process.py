@@ -196,7 +196,8 @@ def iter_batches(args: Sequence[str], command: Command = None, *, echo_stderr: b
     ``args`` are dump's arguments (``["--train_data", "data/", "--steps", "100", ...]``); the command
     runs with ``--format arrow`` and this process's environment (so under torchrun it takes RANK and
     WORLD_SIZE from it). Each dict has ``epoch``, ``example_indices``, ``teacher_scores`` (float32 or
-    None), ``no_in_batch_neg``, ``q_ids``, ``q_mask``, ``p_ids``, ``p_mask`` (int32 matrices, or lists
+    None), ``no_in_batch_neg`` (with ``--flavor research``: ``messages``, a list of strings, as dump
+    --flavor research prints them), ``q_ids``, ``q_mask``, ``p_ids``, ``p_mask`` (int32 matrices, or lists
     of them with ``--sub_batch_size``; views of the stream's memory, not copies), with ``--with_text``
     ``queries_text`` and ``passages_text``, and ``step``, ``global_step``, ``rank``, ``world_size`` and
     ``resume`` (the state after this step; a dict).

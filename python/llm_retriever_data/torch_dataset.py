@@ -45,15 +45,29 @@ def to_tensors(step: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def as_flagembedding_inputs(batch: Dict[str, Any]) -> Dict[str, Any]:
-    """A batch in the shape FlagEmbedding's collator gives its model: ``model(**as_flagembedding_inputs(batch))``.
+    """A batch in the shape its flavor's collator gives the model: ``model(**as_flagembedding_inputs(batch))``.
 
-    ``queries`` and ``passages`` are ``{"input_ids", "attention_mask"}`` (lists of them with
-    ``sub_batch_size``), with ``teacher_scores`` and ``no_in_batch_neg_flag``.
+    icl flavor (FlagEmbedding 1.4's ``AbsEmbedderSameDatasetCollator``): ``queries`` and ``passages``
+    are ``{"input_ids", "attention_mask"}`` (lists of them with ``sub_batch_size``), with
+    ``teacher_scores`` and ``no_in_batch_neg_flag``.
+
+    research flavor (a batch with ``messages``; research/llm_dense_retriever's ``SameEmbedCollator``):
+    ``query`` and ``passage`` in the same shape, ``messages`` (a list of strings: its model reads
+    ``messages[0] == "normal"`` as in-batch negatives on), and ``teacher_scores`` as that collator
+    gives them: a list of floats, or None when the batch has none.
     """
     def side(ids: Any, mask: Any) -> Any:
         if isinstance(ids, list):
             return [{"input_ids": i, "attention_mask": m} for i, m in zip(ids, mask)]
         return {"input_ids": ids, "attention_mask": mask}
+    if "messages" in batch:
+        scores = batch["teacher_scores"]
+        return {
+            "query": side(batch["q_ids"], batch["q_mask"]),
+            "passage": side(batch["p_ids"], batch["p_mask"]),
+            "messages": list(batch["messages"]),
+            "teacher_scores": None if scores is None else [float(s) for s in scores],
+        }
     return {
         "queries": side(batch["q_ids"], batch["q_mask"]),
         "passages": side(batch["p_ids"], batch["p_mask"]),
