@@ -27,6 +27,13 @@ SMALL = [
     "--pad_to_multiple_of", "8", "--per_device_train_batch_size", "4", "--seed", "42",
 ]
 
+#: The research flavor's sample: retrieval splits carry teacher scores; sts and clustering are 'not in-batch'.
+RESEARCH = [
+    "--flavor", "research", "--train_data", str(ROOT / "examples/research/jsonl-patterns"),
+    "--per_device_train_batch_size", "6", "--symmetric_batch_size", "12", "--query_max_len", "400",
+    "--world_size", "2", "--rank", "1",
+]
+
 
 @functools.lru_cache(maxsize=None)
 def _dump_json(args: tuple, env_items: tuple) -> tuple:

@@ -1,44 +1,14 @@
-"""The research flavor through the Python side: its Arrow stream and its export equal dump --flavor
-research's JSON field for field (``messages`` in place of ``no_in_batch_neg``), a torch batch takes
-the research collator's shape, and resume is exact."""
+"""The research flavor through the Python side (test_stream.py compares its stream with dump --flavor
+research's JSON too): the stream names its flavor, the export reads back equal to the JSON, a torch
+batch takes the research collator's shape, and resume is exact."""
 import json
 import subprocess
 
 import numpy as np
 import pytest
 
-from conftest import CLI, ROOT, assert_same_step, dump_json
-from llm_retriever_data import iter_batches, read_export, table_description
-
-#: The research sample: retrieval splits carry teacher scores; sts and clustering are 'not in-batch'.
-RESEARCH = [
-    "--flavor", "research", "--train_data", str(ROOT / "examples/research/jsonl-patterns"),
-    "--per_device_train_batch_size", "6", "--symmetric_batch_size", "12", "--query_max_len", "400",
-    "--world_size", "2", "--rank", "1",
-]
-
-CASES = {
-    "whole tensors": ["--steps", "6"],
-    "with texts": ["--steps", "6", "--with_text"],
-    "sub-batches of 4": ["--steps", "4", "--sub_batch_size", "4"],
-    "false-negative mask, local": ["--steps", "4", "--false_negative_scope", "local"],
-}
-
-
-@pytest.mark.parametrize("name", CASES)
-def test_the_research_stream_equals_dump_json_field_for_field(name):
-    extra = CASES[name]
-    with_text = "--with_text" in extra
-    steps = list(iter_batches([*RESEARCH, *extra], echo_stderr=False))
-    records = dump_json([*RESEARCH, *[a for a in extra if a != "--with_text"]])
-    assert len(steps) == len(records) > 0
-    for step, record in zip(steps, records):
-        assert "no_in_batch_neg" not in step
-        assert_same_step(step, record, with_text)
-    if name == "whole tensors":
-        assert {r["messages"][0] for r in records} == {"normal", "not in-batch"}
-        assert any(r["teacher_scores"] is None for r in records) and any(r["teacher_scores"] is not None for r in records)
-
+from conftest import CLI, RESEARCH, assert_same_step, dump_json
+from llm_retriever_data import read_export, table_description
 
 def test_the_stream_says_it_is_the_research_flavor():
     data = subprocess.run([*CLI, "dump", *RESEARCH, "--steps", "1", "--format", "arrow"], capture_output=True, check=True).stdout

@@ -12,26 +12,35 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from conftest import CLI, ROOT, SMALL, TENSORS, assert_same_step, children_of, dump_json
+from conftest import CLI, RESEARCH, ROOT, SMALL, TENSORS, assert_same_step, children_of, dump_json
 from llm_retriever_data import DataProcessError, StreamFormatError, iter_batches, read_steps, steps_of
 
 CASES = {
-    "rank 0 of 2": ["--world_size", "2", "--rank", "0", "--steps", "8"],
-    "rank 1 of 2, with texts": ["--world_size", "2", "--rank", "1", "--steps", "8", "--with_text"],
-    "sub-batches of 3": ["--world_size", "1", "--rank", "0", "--steps", "5", "--sub_batch_size", "3"],
-    "false-negative mask, global": ["--world_size", "2", "--rank", "1", "--steps", "6", "--false_negative_scope", "global"],
+    "rank 0 of 2": [*SMALL, "--world_size", "2", "--rank", "0", "--steps", "8"],
+    "rank 1 of 2, with texts": [*SMALL, "--world_size", "2", "--rank", "1", "--steps", "8", "--with_text"],
+    "sub-batches of 3": [*SMALL, "--world_size", "1", "--rank", "0", "--steps", "5", "--sub_batch_size", "3"],
+    "false-negative mask, global": [*SMALL, "--world_size", "2", "--rank", "1", "--steps", "6", "--false_negative_scope", "global"],
+    "research": [*RESEARCH, "--steps", "6"],
+    "research, with texts": [*RESEARCH, "--steps", "6", "--with_text"],
+    "research, sub-batches of 4": [*RESEARCH, "--steps", "4", "--sub_batch_size", "4"],
+    "research, false-negative mask, local": [*RESEARCH, "--steps", "4", "--false_negative_scope", "local"],
 }
 
 
 @pytest.mark.parametrize("name", CASES)
 def test_iter_batches_equals_dump_json_field_for_field(name):
-    extra = CASES[name]
-    with_text = "--with_text" in extra
-    steps = list(iter_batches([*SMALL, *extra], echo_stderr=False))
-    records = dump_json([*SMALL, *[a for a in extra if a != "--with_text"]])
+    args = CASES[name]
+    with_text = "--with_text" in args
+    steps = list(iter_batches(args, echo_stderr=False))
+    records = dump_json([a for a in args if a != "--with_text"])
     assert len(steps) == len(records) > 0
-    assert any(r["teacher_scores"] is None for r in records) or name == "sub-batches of 3"
-    assert ("false_negative_mask" in records[0]) == ("--false_negative_scope" in extra)
+    assert ("false_negative_mask" in records[0]) == ("--false_negative_scope" in args)
+    # The research flavor's fields: messages in place of no_in_batch_neg, as dump --flavor research prints them.
+    assert ("messages" in steps[0]) == name.startswith("research") != ("no_in_batch_neg" in steps[0])
+    if name in ("rank 0 of 2", "research"):
+        assert any(r["teacher_scores"] is None for r in records) and any(r["teacher_scores"] is not None for r in records)
+    if name == "research":
+        assert {r["messages"][0] for r in records} == {"normal", "not in-batch"}
     for i, (step, record) in enumerate(zip(steps, records)):
         assert_same_step(step, record, with_text)
         assert step["global_step"] == i and step["resume"]["globalStep"] == i + 1
