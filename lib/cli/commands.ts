@@ -473,6 +473,9 @@ const exportedRun = async (
     // Checked before the tokenizer loads, as dump does.
     researchOptionsFromArguments(args, undefined as unknown as ResearchOptions['tokenizer'], env);
     const options = researchOptionsFromArguments(args, await tokenizerFromArguments(args), env);
+    if (options.saveToDisk && options.exitAfterSave) {
+      throw new ConfigError('exit_after_save', 'with save_to_disk the run stops before its first step, so there is nothing to export: save with dump, then export without it');
+    }
     return {
       worldSize: options.worldSize ?? 1,
       rank: options.rank ?? 0,

@@ -130,5 +130,8 @@ describe('CLI: --flavor research', () => {
     const icl = await runCli(['export', '--train_data', 'examples/data/retrieval', '--per_device_train_batch_size', '6', '--steps', '12', '--with_text', '--out', out]);
     assert.equal(icl.code, 2);
     assert.match(icl.stderr, /holds another export/);
+    const nothing = await runCli(['export', ...base, '--steps', '2', '--out', join(tmp, 'none'), '--save_to_disk', '--save_disk_path', join(tmp, 'saved'), '--exit_after_save']);
+    assert.equal(nothing.code, 2);
+    assert.match(nothing.stderr, /exit_after_save: .*nothing to export/);
   });
 });
