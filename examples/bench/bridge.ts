@@ -5,7 +5,10 @@
  * FlagEmbedding's own data path in-process (when its oracle venv is on the machine). bge-en-icl
  * settings (examples/bench/workload.ts), one run, `--rounds` rounds of every measurement
  * interleaved so that a busy machine slows them alike (the js in-process rate twice a round, before
- * and after the js streams, averaged); medians, and ratios paired by round.
+ * and after the js streams, averaged); medians, and ratios paired by round. The in-process rate is
+ * measured twice over: with node's defaults (a library user's process) and with the NODE_OPTIONS the
+ * Python package gives its data process on this machine (a smaller V8 worker pool on small
+ * machines), so that the stream is also compared with the pipeline under the same V8 settings.
  *
  *   npm run bench:bridge -- [--steps 300] [--rounds 5] [--native true|false]
  *
@@ -76,7 +79,28 @@ const python = (() => {
   }
 })();
 
-const node = (script: string[], extra: string[] = []) => JSON.parse(execFileSync(process.execPath, ['--import', './lib/cli/register.mjs', ...script, ...argv, ...extra], { cwd: ROOT, maxBuffer: 1 << 24 }).toString().trim().split('\n').pop()!) as Measure;
+// The NODE_OPTIONS the Python package gives its data process on this machine (a V8 worker pool below
+// the core count on small machines; _process.data_process_environment): the in-process rate is also
+// measured with them, so that the stream is compared with the pipeline under the same V8 settings.
+const companionNodeOptions = execFileSync(python, ['-c', "from llm_retriever_data._process import data_process_environment as e; print(e({}).get('NODE_OPTIONS', ''))"], {
+  cwd: ROOT,
+  env: { ...process.env, PYTHONPATH: join(ROOT, 'python') },
+})
+  .toString()
+  .trim();
+
+const node = (script: string[], extra: string[] = [], nodeOptions?: string) =>
+  JSON.parse(
+    execFileSync(process.execPath, ['--import', './lib/cli/register.mjs', ...script, ...argv, ...extra], {
+      cwd: ROOT,
+      maxBuffer: 1 << 24,
+      ...(nodeOptions === undefined ? {} : { env: { ...process.env, NODE_OPTIONS: nodeOptions } }),
+    })
+      .toString()
+      .trim()
+      .split('\n')
+      .pop()!,
+  ) as Measure;
 const py = (mode: string, rest: string[]) => JSON.parse(execFileSync(python, [join(ROOT, 'examples', 'bench', 'bridge.py'), mode, ...rest], { cwd: ROOT, maxBuffer: 1 << 24, stdio: ['ignore', 'pipe', 'inherit'] }).toString().trim().split('\n').pop()!) as Measure;
 
 // The index is built once (cached), so that no measurement pays for it.
@@ -90,7 +114,8 @@ const exportWritePerS = steps / ((performance.now() - t0) / 1000);
 const rank0 = join(exportDir, 'rank_0');
 
 const options = optionsFromArguments(args, undefined as never, {});
-const results: Record<string, Measure[]> = { 'in-process (js)': [] }; // first in the table
+const SAME_POOL = `in-process (js), ${companionNodeOptions === '' ? "node's default V8 pool, as the data process" : `NODE_OPTIONS=${companionNodeOptions} as the data process`}`;
+const results: Record<string, Measure[]> = { 'in-process (js)': [], [SAME_POOL]: [] }; // first in the table
 const add = (name: string, m: Measure) => (results[name] ??= []).push(m);
 /** The mean of two measurements (rates and times averaged). */
 const mean = (a: Measure, b: Measure): Measure => ({
@@ -103,8 +128,10 @@ for (let round = 0; round < rounds; round++) {
   // The in-process rate is measured before and after the two Arrow streams and averaged: the
   // machine's speed drifts within a round, and the ratios are taken against this measure.
   const before = node(['examples/bench/bridge.ts', '--inprocess']);
+  const samePoolBefore = node(['examples/bench/bridge.ts', '--inprocess'], [], companionNodeOptions);
   add('Arrow stream (js)', py('arrow', argv));
   add('Arrow stream through DataLoader (js)', py('arrow-loader', argv));
+  add(SAME_POOL, mean(samePoolBefore, node(['examples/bench/bridge.ts', '--inprocess'], [], companionNodeOptions)));
   add('in-process (js)', mean(before, node(['examples/bench/bridge.ts', '--inprocess'])));
   add('JSON lines (js)', py('json', argv));
   add('export read back', py('export', [rank0]));
@@ -142,6 +169,9 @@ const ratio = (a: string, b: string, measure: 'steady_per_s' | 'e2e_per_s') => {
 const goals = {
   arrow_vs_in_process_steady: ratio('Arrow stream (js)', 'in-process (js)', 'steady_per_s'),
   arrow_vs_in_process_e2e: ratio('Arrow stream (js)', 'in-process (js)', 'e2e_per_s'),
+  arrow_vs_in_process_same_pool_steady: ratio('Arrow stream (js)', SAME_POOL, 'steady_per_s'),
+  arrow_vs_in_process_same_pool_e2e: ratio('Arrow stream (js)', SAME_POOL, 'e2e_per_s'),
+  in_process_same_pool_vs_default_steady: ratio(SAME_POOL, 'in-process (js)', 'steady_per_s'),
   arrow_loader_vs_in_process_steady: ratio('Arrow stream through DataLoader (js)', 'in-process (js)', 'steady_per_s'),
   arrow_loader_vs_in_process_e2e: ratio('Arrow stream through DataLoader (js)', 'in-process (js)', 'e2e_per_s'),
   arrow_vs_reference_e2e: ratio('Arrow stream (js)', 'reference (Python, in-process)', 'e2e_per_s'),
@@ -158,4 +188,4 @@ console.log('| path | batches/s, first to last | batches/s, end to end | first b
 console.log('|---|---|---|---|---|');
 for (const [name, s] of Object.entries(summary)) console.log(`| ${name} | ${s.steady_per_s.toFixed(1)} | ${s.e2e_per_s.toFixed(1)} | ${s.first_s.toFixed(2)} | ${s.rounds.join(', ')} |`);
 console.log('ratios (median over rounds of the ratio within a round):', Object.entries(goals).map(([k, v]) => `${k} ${v}`).join(', '));
-console.log(JSON.stringify({ steps, rounds, export_write_per_s: exportWritePerS, ...goals, summary, corpus: note }));
+console.log(JSON.stringify({ steps, rounds, export_write_per_s: exportWritePerS, data_process_node_options: companionNodeOptions, ...goals, summary, corpus: note }));

@@ -192,3 +192,28 @@ def test_find_command_in_order():
     assert find_command(["x", "y"]) == ["x", "y"]
     assert find_command("npx llm-retriever-data") == ["npx", "llm-retriever-data"]
     assert find_command()[1:] == [str(ROOT / "lib" / "cli" / "bin.mjs")], "the checkout this package lives in"
+
+
+@pytest.mark.parametrize("cpus,expected", [(1, "--v8-pool-size=1"), (2, "--v8-pool-size=1"), (4, "--v8-pool-size=3"), (5, None), (64, None)])
+def test_the_data_process_gets_a_v8_pool_below_the_cores(monkeypatch, cpus, expected):
+    from llm_retriever_data import _process
+
+    monkeypatch.setattr(_process, "_usable_cpus", lambda: cpus)
+    env = _process.data_process_environment({"PATH": "/bin", "NODE_OPTIONS": "--max-old-space-size=512"})
+    assert env["PATH"] == "/bin"
+    assert env["NODE_OPTIONS"] == ("--max-old-space-size=512" + (f" {expected}" if expected else ""))
+    # The user's own pool size wins; without NODE_OPTIONS only the pool size is set.
+    assert _process.data_process_environment({"NODE_OPTIONS": "--v8-pool-size=8"})["NODE_OPTIONS"] == "--v8-pool-size=8"
+    assert _process.data_process_environment({}).get("NODE_OPTIONS") == expected
+
+
+def test_the_running_data_process_has_that_environment():
+    from llm_retriever_data._process import data_process_environment
+
+    steps = iter_batches(LONG, echo_stderr=False)
+    next(steps)
+    [child] = children_of(os.getpid())
+    with open(f"/proc/{child}/environ", "rb") as f:
+        environ = dict(item.split(b"=", 1) for item in f.read().split(b"\0") if b"=" in item)
+    assert environ.get(b"NODE_OPTIONS", b"").decode() == data_process_environment().get("NODE_OPTIONS", "")
+    steps.close()
