@@ -101,8 +101,10 @@ def data_process_environment(env: Optional[Dict[str, str]] = None) -> Dict[str, 
 
     Why: Node gives V8 four helper threads whatever the machine. On 2 cores they outnumber the cores
     when the collector runs in parallel, and with this process reading beside it the command lost
-    more to that than in-process (README, Speed: on a 2-core machine a pool of 1 gave the stream
-    0.94x of the default in-process rate, against 0.87x). A pool size already in NODE_OPTIONS wins.
+    more to that than in-process (README, Speed: on a 2-core machine, in 10 paired rounds, the stream
+    gave 0.94x of the in-process rate with a pool of 1 against 0.87x without; bench:bridge 1.00x, and
+    0.93x of the in-process rate with the same pool). A pool size already in NODE_OPTIONS wins.
+    Usable cores are this process's CPU affinity (a container's CPU quota is not read).
     """
     environment = dict(os.environ if env is None else env)
     options = environment.get("NODE_OPTIONS", "")
@@ -224,7 +226,8 @@ def iter_batches(args: Sequence[str], command: Command = None, *, echo_stderr: b
 
     ``args`` are dump's arguments (``["--train_data", "data/", "--steps", "100", ...]``); the command
     runs with ``--format arrow`` and this process's environment (so under torchrun it takes RANK and
-    WORLD_SIZE from it). Each dict has ``epoch``, ``example_indices``, ``teacher_scores`` (float32 or
+    WORLD_SIZE from it; on a machine with fewer than 5 cores NODE_OPTIONS also gets ``--v8-pool-size``,
+    see :func:`data_process_environment`). Each dict has ``epoch``, ``example_indices``, ``teacher_scores`` (float32 or
     None), ``no_in_batch_neg`` (with ``--flavor research``: ``messages``, a list of strings, as dump
     --flavor research prints them), ``q_ids``, ``q_mask``, ``p_ids``, ``p_mask`` (int32 matrices, or lists
     of them with ``--sub_batch_size``; views of the stream's memory, not copies), with ``--with_text``

@@ -105,7 +105,9 @@ class FlagEmbeddingBatches(IterableDataset):
     :func:`as_flagembedding_inputs` reshapes one for FlagEmbedding's model.
 
     **The data process.** Iterating starts the command (``dump --format arrow``) in a child process
-    with this process's environment: under torchrun each rank gets its own slice (RANK, WORLD_SIZE).
+    with this process's environment: under torchrun each rank gets its own slice (RANK, WORLD_SIZE);
+    on a machine with fewer than 5 cores, NODE_OPTIONS also sizes V8's worker pool below the core count
+    (:func:`~llm_retriever_data._process.data_process_environment`).
     If it fails, iteration raises :class:`DataProcessError` with its stderr. It ends when the
     iterator is closed: ``break`` out of the loop, ``close()``, garbage collection, or interpreter exit.
 
