@@ -298,12 +298,8 @@ const dump: Runner = async (context) => {
     resumeFrom,
     ...(args.steps === undefined ? { epochs: (resumeFrom?.epoch ?? 0) + 1 } : {}),
   });
-  const printed = await printSteps(context, batches.pipe(tap(() => indexing.end())), toDumpRecord, {
-    subBatchSize: options.subBatchSize ?? null,
-    falseNegativeMask: (options.falseNegativeScope ?? 'none') !== 'none',
-    flavor: 'icl',
-  }).finally(indexing.end);
-  await saveState(args, printed.last ?? resumeFrom);
+  const printed = await printSteps(context, batches.pipe(tap(() => indexing.end())), toDumpRecord, stepTableOf(options, 'icl')).finally(indexing.end);
+  await saveState(args, printed.last ?? resumeFrom, 'printed');
   return `${plural(printed.count, 'step')} printed`;
 };
 
@@ -315,14 +311,17 @@ const researchDump: Runner = async (context) => {
   researchOptionsFromArguments(args, undefined as unknown as ResearchOptions['tokenizer'], env);
   const options = researchOptionsFromArguments(args, await tokenizerFromArguments(args), env);
   const batches = researchBatches({ ...options, report, resumeFrom, ...(args.steps === undefined ? { epochs: (resumeFrom?.epoch ?? 0) + 1 } : {}) });
-  const printed = await printSteps(context, batches, toResearchDumpRecord, {
-    subBatchSize: options.subBatchSize ?? null,
-    falseNegativeMask: (options.falseNegativeScope ?? 'none') !== 'none',
-    flavor: 'research',
-  });
-  await saveState(args, printed.last ?? resumeFrom);
+  const printed = await printSteps(context, batches, toResearchDumpRecord, stepTableOf(options, 'research'));
+  await saveState(args, printed.last ?? resumeFrom, 'printed');
   return options.saveToDisk && options.exitAfterSave ? `saved to ${options.saveDiskPath}, no steps (exit_after_save)` : `${plural(printed.count, 'step')} printed`;
 };
+
+/** The step table of a run's options (`--format arrow`, `export`): its layout, mask and flavor; texts are the command's `--with_text`. */
+const stepTableOf = (options: Pick<FlagEmbeddingOptions, 'subBatchSize' | 'falseNegativeScope'>, flavor: Flavor): StepTableOptions => ({
+  subBatchSize: options.subBatchSize ?? null,
+  falseNegativeMask: (options.falseNegativeScope ?? 'none') !== 'none',
+  flavor,
+});
 
 /**
  * Writes a run's steps (the first `--steps` of them) to stdout: one JSON line each (`toJson`, the
@@ -356,9 +355,9 @@ const printSteps = async (
 };
 
 /** `--state_out`: the resume state after the last step printed (or exported). */
-const saveState = async (args: ParsedArguments, last: ResumeState | ResumeStateV1 | null): Promise<void> => {
+const saveState = async (args: ParsedArguments, last: ResumeState | ResumeStateV1 | null, done: 'printed' | 'exported'): Promise<void> => {
   if (args.state_out === undefined) return;
-  if (last === null) throw new ConfigError('state_out', 'no step was printed, so there is no state to save (give --steps ≥ 1)');
+  if (last === null) throw new ConfigError('state_out', `no step was ${done}, so there is no state to save (give --steps ≥ 1)`);
   await writeResumeState(args.state_out, last).catch((e: unknown) => Promise.reject(asFileError(args.state_out!, e, 'write')));
 };
 
@@ -444,7 +443,7 @@ const exportRun: Runner = async ({ args, env, stdout, report, progress, notices 
     });
     task?.end();
     // The state after the last step is the same on every rank.
-    await saveState(args, summary.ranks[0]?.resume ?? resumeFrom);
+    await saveState(args, summary.ranks[0]?.resume ?? resumeFrom, 'exported');
     await stdout.write(`${JSON.stringify(summary)}\n`);
     const written = summary.ranks.reduce((n, r) => n + r.written, 0);
     const kept = summary.ranks.reduce((n, r) => n + r.kept, 0);
@@ -479,7 +478,7 @@ const exportedRun = async (
     return {
       worldSize: options.worldSize ?? 1,
       rank: options.rank ?? 0,
-      table: { subBatchSize: options.subBatchSize ?? null, falseNegativeMask: (options.falseNegativeScope ?? 'none') !== 'none', flavor: 'research' },
+      table: stepTableOf(options, 'research'),
       stepsPerEpoch: async () => (await researchPlanReport(options)).stepsPerEpoch,
       batches: (rank, from) => researchBatches({ ...options, ...bound, report, rank, resumeFrom: from }),
     };
@@ -488,7 +487,7 @@ const exportedRun = async (
   return {
     worldSize: options.worldSize ?? 1,
     rank: options.rank ?? 0,
-    table: { subBatchSize: options.subBatchSize ?? null, falseNegativeMask: (options.falseNegativeScope ?? 'none') !== 'none', flavor: 'icl' },
+    table: stepTableOf(options, 'icl'),
     stepsPerEpoch: async () => (await planReport(options.trainData, options)).stepsPerEpoch,
     batches: (rank, from) => flagEmbeddingBatches({ ...options, ...bound, progress, report, rank, resumeFrom: from }),
   };
