@@ -8,23 +8,30 @@ export interface CliRun {
   readonly stderr: string;
 }
 
-const sink = (chunks: string[]) =>
+const sink = (chunks: Buffer[]) =>
   new Writable({
     write(chunk: Buffer | string, _encoding, done) {
-      chunks.push(chunk.toString());
+      chunks.push(Buffer.from(chunk));
       done();
     },
   });
 
 /**
- * `llm-retriever-data <argv>`, in this process. `env` is what the command sees as its environment
- * (torchrun's `RANK` / `WORLD_SIZE`); without it, an empty one (never this process's).
+ * `llm-retriever-data <argv>`, in this process, its stdout kept as bytes (`--format arrow`). `env` is
+ * what the command sees as its environment (torchrun's `RANK` / `WORLD_SIZE`); without it, an empty
+ * one (never this process's).
  */
-export const runCli = async (argv: ReadonlyArray<string>, env?: Readonly<Record<string, string | undefined>>): Promise<CliRun> => {
-  const out: string[] = [];
-  const err: string[] = [];
+export const runCliBytes = async (argv: ReadonlyArray<string>, env?: Readonly<Record<string, string | undefined>>): Promise<{ code: number; stdout: Buffer; stderr: string }> => {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
   const code = await main(argv, { stdout: sink(out), stderr: sink(err), ...(env === undefined ? {} : { env }) });
-  return { code, stdout: out.join(''), stderr: err.join('') };
+  return { code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() };
+};
+
+/** {@link runCliBytes} with stdout as text. */
+export const runCli = async (argv: ReadonlyArray<string>, env?: Readonly<Record<string, string | undefined>>): Promise<CliRun> => {
+  const run = await runCliBytes(argv, env);
+  return { ...run, stdout: run.stdout.toString() };
 };
 
 /** The JSON lines of a `dump` run, parsed. */
@@ -33,12 +40,3 @@ export const dumpLines = (stdout: string): unknown[] =>
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as unknown);
-
-/** `llm-retriever-data <argv>` in this process, its stdout kept as bytes (`--format arrow`). */
-export const runCliBytes = async (argv: ReadonlyArray<string>): Promise<{ code: number; stdout: Buffer; stderr: string }> => {
-  const out: Buffer[] = [];
-  const err: string[] = [];
-  const bytes = (push: (b: Buffer) => void) => new Writable({ write: (chunk: Buffer, _e, done) => (push(Buffer.from(chunk)), done()) });
-  const code = await main(argv, { stdout: bytes((b) => out.push(b)), stderr: bytes((b) => err.push(b.toString())) });
-  return { code, stdout: Buffer.concat(out), stderr: err.join('') };
-};

@@ -8,7 +8,7 @@ import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { from, toArray } from 'ix/asynciterable';
 import { take } from 'ix/asynciterable/operators';
-import { Data, List, RecordBatchReader, Vector, type Table, tableFromIPC } from 'apache-arrow';
+import { Data, List, RecordBatchReader, type Table, tableFromIPC } from 'apache-arrow';
 import { toDumpRecord, toResearchDumpRecord } from '../../lib/sinks/dumpRecord.js';
 import type { PaddedBatch } from '../../lib/core/model.js';
 import { operator } from '../../lib/core/operator.js';
@@ -19,6 +19,7 @@ import { STEP_TABLE_METADATA_KEY, stepRecordBatch, stepSchema, stepStreamEncoder
 import { toArrowStream } from '../../lib/sinks/toArrowStream.js';
 import { fixtureTokenizer } from '../../lib/tokenizers/fixture.js';
 import { FC_SEED } from '../helpers/fc.js';
+import { plainArrow } from '../helpers/stepRows.js';
 import { checkOperatorLaws } from '../laws/checkOperatorLaws.js';
 
 const tokenizer = fixtureTokenizer();
@@ -44,15 +45,8 @@ const batchesOf = (subBatchSize: number | null, steps = 12): Promise<PaddedBatch
 const bytesOf = async (batches: ReadonlyArray<PaddedBatch>, options: Parameters<typeof toArrowStream>[0]): Promise<Uint8Array> =>
   Buffer.concat(await toArray(from(batches).pipe(toArrowStream(options))));
 
-/** An Arrow value as plain JSON-like data: vectors to arrays, int64 to numbers. */
-const plain = (value: unknown): unknown => {
-  if (value instanceof Vector) return [...value].map(plain);
-  if (typeof value === 'bigint') return Number(value);
-  return value;
-};
-
 const rowsOf = (table: Table): Record<string, unknown>[] =>
-  Array.from({ length: table.numRows }, (_, i) => Object.fromEntries(table.schema.fields.map((f) => [f.name, plain(table.getChild(f.name)!.get(i))])));
+  Array.from({ length: table.numRows }, (_, i) => Object.fromEntries(table.schema.fields.map((f) => [f.name, plainArrow(table.getChild(f.name)!.get(i))])));
 
 const float32 = (xs: ReadonlyArray<number> | null) => (xs === null ? null : [...Float32Array.from(xs)]);
 
